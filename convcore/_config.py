@@ -1,0 +1,83 @@
+"""Threads, instruction set and build information (the run-time knobs of the compiled kernels)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import warnings
+from typing import Optional
+
+import numpy as np
+
+from . import _kernels
+
+
+def set_num_threads(n: Optional[int]) -> None:
+    """Use ``n`` threads in convcore's kernels (``None``: back to the default).
+
+    The default is worked out on every call, as scikit-learn does: OpenMP's maximum, i.e.
+    ``OMP_NUM_THREADS`` if set, else the number of usable cores, and any
+    ``threadpoolctl.threadpool_limits(..., user_api="openmp")`` in force. This changes
+    convcore's count only, not NumPy's BLAS.
+    """
+    if n is None:
+        _kernels.set_user_n_threads(0)
+        return
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive int or None, got {n!r}")
+    _kernels.set_user_n_threads(int(n))
+
+
+def get_num_threads() -> int:
+    """The number of threads the next kernel call will use (1 when built without OpenMP)."""
+    return _kernels.n_threads()
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def build_info() -> dict:
+    """How this convcore was built and what it runs on.
+
+    Keys: ``version``, ``compiler``, ``openmp`` (bool), ``isas_compiled``, ``isas_available``
+    (compiled and runnable on this CPU), ``isa`` (in use now), ``num_threads``, ``cpu``,
+    ``cores``, ``numpy``, ``python``.
+    """
+    from . import __version__
+
+    return {
+        "version": __version__,
+        "compiler": _kernels.compiler(),
+        "openmp": _kernels.openmp_enabled(),
+        "isas_compiled": _kernels.compiled_isas(),
+        "isas_available": _kernels.available_isas(),
+        "isa": _kernels.isa(),
+        "num_threads": get_num_threads(),
+        "cpu": _cpu_model(),
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _apply_isa_from_environment() -> None:
+    """Honour CONVCORE_ISA=scalar|avx2|avx512; an ISA this CPU can't run is refused, not used."""
+    wanted = os.environ.get("CONVCORE_ISA", "").strip().lower()
+    if not wanted:
+        return
+    try:
+        _kernels.set_isa(wanted)
+    except ValueError as err:
+        warnings.warn(f"CONVCORE_ISA ignored: {err}; using {_kernels.isa()!r}", stacklevel=3)
+
+
+_apply_isa_from_environment()
