@@ -47,6 +47,13 @@ def env_flag(name):
 class BuildWithKernels(build_ext):
     """Compile csrc/ once (per-ISA flags) and link the objects into every extension."""
 
+    def run(self):
+        super().run()
+        # The README runs `pip install . && python -m convcore ...` from the checkout, where the
+        # source folder shadows the installed package: leave the built extension there too.
+        if not self.inplace:
+            self.copy_extensions_to_source()
+
     def build_extensions(self):
         compiler_name = self.compiler.compiler_type
         if compiler_name == "msvc":
