@@ -83,8 +83,8 @@ def run_python(code, **env):
 
 
 def test_environment_chooses_isa_and_threads():
-    out = run_python("import convcore; i = convcore.build_info(); print(i['isa'], i['num_threads'])",
-                     CONVCORE_ISA="scalar", OMP_NUM_THREADS="1")
+    code = "import convcore; i = convcore.build_info(); print(i['isa'], i['num_threads'])"
+    out = run_python(code, CONVCORE_ISA="scalar", OMP_NUM_THREADS="1")
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["scalar", "1"]
 
