@@ -6,6 +6,10 @@ plain NumPy (the oracle of the tests and benchmarks).
 
 __version__ = "0.1.0"
 
+from . import functional, reference, testing
 from ._config import build_info, get_num_threads, set_num_threads
 
-__all__ = ["build_info", "get_num_threads", "set_num_threads", "__version__"]
+F = functional
+
+__all__ = ["F", "functional", "reference", "testing", "build_info", "get_num_threads",
+           "set_num_threads", "__version__"]
