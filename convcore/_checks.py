@@ -89,6 +89,13 @@ def check_int(name: str, value: object, min_value: int) -> int:
     return int(value)
 
 
+def check_bool(name: str, value: object) -> bool:
+    """Check a flag (``training``, ``count_include_pad``, ...): a bool or numpy bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def check_float(name: str, value: object, low: float, high: float, high_inclusive: bool = True
                 ) -> float:
     """Check a real number in ``[low, high]`` (or ``[low, high)``) and return it as ``float``."""
@@ -252,7 +259,8 @@ def check_conv2d_backward(grad_y: object, x: object, weight: object, stride: obj
     check_array("grad_y", grad_y, 4, "(N, K, P, Q)")
     check_same_dtype(grad_y=grad_y, x=x, weight=weight)
     check_shape("grad_y", grad_y, (x.shape[0], weight.shape[0], *args.out_hw))
-    if isinstance(needs, str) or not all(n in CONV_GRADS for n in needs):
+    if not isinstance(needs, (tuple, list, set, frozenset)) or not all(
+            n in CONV_GRADS for n in needs):
         raise ValueError(f"needs must be a subset of {CONV_GRADS}, got {needs!r}")
     return args, frozenset(needs)
 
@@ -313,6 +321,7 @@ def check_batch_norm(x: object, gamma: object, beta: object, running_mean: objec
     """
     layout = "(N, C, H, W)" if ndim == 4 else "(N, C)"
     check_array("x", x, ndim, layout)
+    check_bool("training", training)
     n_channels = x.shape[1]
     arrays = {"gamma": gamma, "beta": beta, "running_mean": running_mean,
               "running_var": running_var}

@@ -2,8 +2,10 @@
 
 ``gradcheck`` verifies a hand-written backward against central differences in float64:
 
+    >>> import numpy as np
     >>> from convcore import reference as R
     >>> from convcore.testing import gradcheck
+    >>> rng = np.random.default_rng(0)
     >>> x, w = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3))
     >>> gradcheck(lambda x, w: R.conv2d(x, w, padding=1),
     ...           lambda gy, x, w: R.conv2d_backward(gy, x, w, padding=1)[:2],

@@ -1,6 +1,10 @@
 """Argument checking (convcore._checks) through the reference ops: each error of API.md
 raises the right exception with a message naming the argument; inputs are never modified."""
 
+import inspect
+import warnings
+import zlib
+
 import numpy as np
 import pytest
 
@@ -304,3 +308,33 @@ def test_results_keep_input_dtype():
     assert R.softmax(x32).dtype == f32 and R.cross_entropy_backward(
         x32[:, :, 0, 0], np.zeros(2, np.int64)).dtype == f32
     assert isinstance(R.mse_loss(x32, x32), float)
+
+
+def test_flags_must_be_bools():
+    with pytest.raises(TypeError, match=r"^training must be a bool"):
+        R.batch_norm2d(_x(), np.ones(4, f32), np.ones(4, f32), training=np.ones(2))
+    with pytest.raises(TypeError, match=r"^count_include_pad must be a bool"):
+        R.avg_pool2d(_x(), 2, count_include_pad="no")
+
+
+# --- Garbage in: only TypeError / ValueError out -------------------------------------------------
+
+GARBAGE = [None, 0, -1, 2, 2.5, True, (1,), (1, 2), (0, 1), "a", [1, 2], np.int64(2),
+           float("nan"), np.ones(3), np.ones((2, 3)), np.ones((1, 2, 4, 4)),
+           np.ones((1, 2, 4, 4), f32), np.ones((0, 2, 4, 4)), np.ones((2, 2, 1, 1)),
+           np.ones(2, np.int64), np.ones((1, 1, 0, 4)), np.ones(2)]
+
+
+@pytest.mark.parametrize("name", R.__all__)
+def test_garbage_arguments_raise_only_type_or_value_errors(name):
+    op = getattr(R, name)
+    required = sum(p.default is p.empty for p in inspect.signature(op).parameters.values())
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # a NumPy warning would mean a missed check
+        for _ in range(150):
+            picks = rng.integers(0, len(GARBAGE), required + rng.integers(0, 3))
+            try:
+                op(*[GARBAGE[i] for i in picks])
+            except (TypeError, ValueError):
+                pass

@@ -67,6 +67,7 @@ def _batch_norm_backward(grad_y, x, gamma, save_mean, save_invstd, training, y, 
                          ndim):
     _checks.check_batch_norm_backward(grad_y, x, gamma, save_mean, save_invstd, y, activation,
                                       ndim)
+    _checks.check_bool("training", training)
     axes = (0,) + tuple(range(2, ndim))
     dy = grad_y.astype(np.float64)
     if activation == "relu":

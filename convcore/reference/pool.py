@@ -68,7 +68,7 @@ def max_pool2d(x: np.ndarray, kernel_size, stride=None, padding=0,
     _checks.check_array("x", x, 4, "(N, C, H, W)")
     args = _checks.check_pool2d("max_pool2d", x.shape, kernel_size, stride, padding)
     y, indices = _max_pool(x, args)
-    return (y, indices) if return_indices else y
+    return (y, indices) if _checks.check_bool("return_indices", return_indices) else y
 
 
 def max_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size, stride=None,
@@ -119,6 +119,7 @@ def avg_pool2d(x: np.ndarray, kernel_size, stride=None, padding=0,
     """
     _checks.check_array("x", x, 4, "(N, C, H, W)")
     args = _checks.check_pool2d("avg_pool2d", x.shape, kernel_size, stride, padding)
+    _checks.check_bool("count_include_pad", count_include_pad)
     xpad = _pad(x.astype(np.float64), args.padding, 0.0)
     total = np.zeros((*x.shape[:2], *args.out_hw))
     for rows, cols in _taps(args):
@@ -134,6 +135,7 @@ def avg_pool2d_backward(grad_y: np.ndarray, x_shape, kernel_size, stride=None, p
     """
     x_shape = _checks.check_shape_tuple("x_shape", x_shape, 4)
     args = _checks.check_pool2d("avg_pool2d", x_shape, kernel_size, stride, padding)
+    _checks.check_bool("count_include_pad", count_include_pad)
     _checks.check_array("grad_y", grad_y, 4, "(N, C, P, Q)")
     n, c, h, w = x_shape
     _checks.check_shape("grad_y", grad_y, (n, c, *args.out_hw))
