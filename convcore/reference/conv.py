@@ -84,9 +84,11 @@ def conv2d_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray, strid
     compute (a subset of "x", "weight", "bias"); the others are returned as None.
     For a fused ReLU the caller masks grad_y with (y > 0) first.
 
-        grad_x[n, c, h, w]    = sum_{k, r, s, p, q : h = p*sh - ph + r*dh, ...} dY * W
-        grad_w[k, c, r, s]    = sum_{n, p, q} dY[n, k, p, q] * X_rs[n, c, p, q]
-        grad_bias[k]          = sum_{n, p, q} dY[n, k, p, q]
+        grad_Xpad[n, c, p*sh + r*dh, q*sw + s*dw] += sum_k W[k, c, r, s] * dY[n, k, p, q]
+                                        (for every tap r, s; then the padding is cropped off)
+        grad_w[k, c, r, s] = sum_{n, p, q} dY[n, k, p, q] * X_rs[n, c, p, q]
+        grad_bias[k]       = sum_{n, p, q} dY[n, k, p, q]
+    (k and c run within one group.)
     """
     args, needs = _checks.check_conv2d_backward(grad_y, x, weight, stride, padding, dilation,
                                                 groups, needs)
