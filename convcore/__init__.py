@@ -13,3 +13,12 @@ F = functional
 
 __all__ = ["F", "functional", "reference", "testing", "build_info", "get_num_threads",
            "set_num_threads", "__version__"]
+
+# Model API (pure Python over convcore.functional).
+from . import data, init, nn, optim  # noqa: E402
+from .io import load, save  # noqa: E402
+from .summary import summary  # noqa: E402
+from .training import History, evaluate, fit, predict  # noqa: E402
+
+__all__ += ["nn", "optim", "data", "init", "fit", "evaluate", "predict", "History"]
+__all__ += ["save", "load", "summary"]

@@ -9,11 +9,9 @@ The names without the trailing underscore are aliases.
 from __future__ import annotations
 
 import math
-from typing import Tuple, Union
+from typing import Any, Tuple, Union
 
 import numpy as np
-
-from .nn.module import Parameter, as_generator
 
 __all__ = [
     "calculate_gain",
@@ -33,12 +31,21 @@ __all__ = [
     "ones",
 ]
 
-ArrayLike = Union[np.ndarray, Parameter]
+ArrayLike = Any  # an ndarray, or a convcore.nn.Parameter (anything with an ndarray ``.data``)
 RNG = Union[None, int, np.random.Generator]
 
 
+def as_generator(rng: RNG) -> np.random.Generator:
+    """A Generator from ``rng``: None (fresh entropy), an int seed, or a Generator (shared)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
+
+
 def _array(tensor: ArrayLike) -> np.ndarray:
-    array = tensor.data if isinstance(tensor, Parameter) else tensor
+    array = tensor if isinstance(tensor, np.ndarray) else getattr(tensor, "data", tensor)
     if not isinstance(array, np.ndarray):
         raise TypeError(f"tensor must be an ndarray or Parameter, got {type(tensor).__name__}")
     return array
@@ -136,7 +143,7 @@ def ones_(tensor: ArrayLike) -> np.ndarray:
     return array
 
 
-def default_weight_bias_(weight: Parameter, bias: Parameter, rng: np.random.Generator) -> None:
+def default_weight_bias_(weight: Any, bias: Any, rng: np.random.Generator) -> None:
     """PyTorch's default Conv/Linear init: kaiming_uniform_(a=sqrt(5)), bias U(+-1/sqrt(fan_in))."""
     kaiming_uniform_(weight, a=math.sqrt(5), rng=rng)
     if bias is not None:

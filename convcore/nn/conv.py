@@ -84,8 +84,9 @@ class Conv2d(Module):
         x, y_relu = self._take()
         if y_relu is not None:
             grad_out = grad_out * (y_relu > 0)
+        needs = _grad_needs(self.weight, self.bias)
         gx, gw, gb = ops().conv2d_backward(
-            grad_out, x, self.weight.data, needs=_grad_needs(self.weight, self.bias), **self._hyper()
+            grad_out, x, self.weight.data, needs=needs, **self._hyper()
         )
         self.weight.accumulate_grad(gw)
         if self.bias is not None:

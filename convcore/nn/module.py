@@ -18,9 +18,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, List, NamedTuple, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Tuple
 
 import numpy as np
+
+from ..init import as_generator
 
 __all__ = [
     "Parameter",
@@ -31,6 +33,7 @@ __all__ = [
     "no_grad",
     "is_grad_enabled",
     "ops",
+    "as_generator",
 ]
 
 _BACKEND_MODULES = {"functional": "convcore.functional", "reference": "convcore.reference"}
@@ -88,15 +91,6 @@ def no_grad() -> Iterator[None]:
         yield
     finally:
         _state["grad_enabled"] = previous
-
-
-def as_generator(rng: Union[None, int, np.random.Generator]) -> np.random.Generator:
-    """A Generator from ``rng``: None (fresh entropy), an int seed, or a Generator (shared)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
 
 
 def check_dtype(dtype: Any) -> np.dtype:

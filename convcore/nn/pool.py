@@ -78,7 +78,11 @@ class AvgPool2d(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return ops().avg_pool2d_backward(
-            grad_out, self._take(), self.kernel_size, self.stride, self.padding,
+            grad_out,
+            self._take(),
+            self.kernel_size,
+            self.stride,
+            self.padding,
             self.count_include_pad,
         )
 
