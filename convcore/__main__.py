@@ -170,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convcore", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train a small CNN on the 8x8 digits and report")
-    demo.add_argument("--epochs", type=int, default=8)
+    demo.add_argument("--epochs", type=int, default=10)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--batch-size", type=int, default=32)
     demo.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")

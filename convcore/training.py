@@ -16,6 +16,7 @@ import numpy as np
 from .data import DataLoader
 from .nn.loss import CrossEntropyLoss
 from .nn.module import Module, no_grad
+from .nn.norm import _BatchNorm
 
 __all__ = ["History", "fit", "evaluate", "predict"]
 
@@ -48,9 +49,18 @@ class History:
 
 @contextlib.contextmanager
 def _mode(model: Module, training: bool) -> Iterator[None]:
-    """Set train/eval for the block, then restore every submodule's own previous mode."""
+    """Set train/eval for the block, then restore every submodule's own previous mode.
+
+    In training mode, batch-norm layers whose parameters are all frozen run in eval mode
+    (their running statistics stay fixed), as Keras does for non-trainable BN layers.
+    """
     saved = [(m, m.training) for m in model.modules()]
     model.train(training)
+    if training:
+        for m in model.modules():
+            params = list(m.parameters())
+            if isinstance(m, _BatchNorm) and params and not any(p.requires_grad for p in params):
+                m.training = False
     try:
         yield
     finally:
@@ -106,7 +116,9 @@ def fit(
 
     Each batch: ``optimizer.zero_grad()``, forward, ``loss_fn``, ``model.backward``,
     ``optimizer.step()``. The model is in training mode during the epochs and in eval mode for
-    validation; every submodule's previous mode is restored at the end. ``seed`` fixes the
+    validation; every submodule's previous mode is restored at the end. Batch-norm layers
+    whose parameters are all frozen (``requires_grad_(False)``) run in eval mode during training
+    (fixed running statistics, as Keras; differs from torch's ``model.train()``). ``seed`` fixes the
     shuffling order. With ``progress``, a tqdm bar is shown when stdout is a terminal and tqdm
     is installed, and one summary line per epoch is printed.
     """
