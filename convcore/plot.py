@@ -125,6 +125,16 @@ def _feature_maps(model_or_layers: Any, x: np.ndarray) -> List[Tuple[str, np.nda
     return outputs
 
 
+def _mosaic(channels: np.ndarray) -> np.ndarray:
+    """(C, H, W) -> (H, C * (W + 1) - 1): channels scaled to [0, 1], 1-pixel NaN gaps."""
+    c, h, w = channels.shape
+    out = np.full((h, c * (w + 1) - 1), np.nan)
+    for i, ch in enumerate(channels.astype(np.float64)):
+        lo, hi = ch.min(), ch.max()
+        out[:, i * (w + 1) : i * (w + 1) + w] = (ch - lo) / (hi - lo) if hi > lo else 0.5
+    return out
+
+
 def plot_feature_maps(
     model_or_layers: Any,
     x: np.ndarray,
@@ -134,7 +144,8 @@ def plot_feature_maps(
     """Feature maps of one image after every layer with a 4-D output (one row per layer).
 
     model_or_layers: a Sequential, a list of layers, or one layer. x: (C, H, W) or (1, C, H, W).
-    Shows the first ``max_channels`` channels of each output (eval mode; modes restored).
+    Shows the first ``max_channels`` channels of each output side by side, each scaled to its
+    own range (eval mode; modes restored).
     """
     x = np.asarray(x)
     if x.ndim == 3:
@@ -144,14 +155,15 @@ def plot_feature_maps(
     maps = _feature_maps(model_or_layers, x)
     if not maps:
         raise ValueError("no layer produced a 4-D (N, C, H, W) output")
-    cols = min(max_channels, max(m.shape[1] for _, m in maps))
-    fig = _figure((1.3 * cols + 0.5, 1.5 * len(maps) + 0.3), path)
-    for r, (label, m) in enumerate(maps):
-        for c in range(min(cols, m.shape[1])):
-            ax = fig.add_subplot(len(maps), cols, r * cols + c + 1)
-            ax.imshow(m[0, c], cmap="viridis")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_title(label, fontsize=8, loc="left")
+    # one mosaic image per layer (channels side by side, each scaled to [0, 1]): a single
+    # axes per row draws far faster than one axes per channel
+    rows = [(label, _mosaic(m[0, :max_channels])) for label, m in maps]
+    width = max(r.shape[1] / r.shape[0] for _, r in rows)
+    fig = _figure((min(2.0 + 1.6 * width, 16.0), 1.6 * len(rows) + 0.3), path)
+    for i, (label, mosaic) in enumerate(rows):
+        ax = fig.add_subplot(len(rows), 1, i + 1)
+        ax.imshow(mosaic, cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(label, fontsize=8, loc="left")
     return _finish(fig, path)

@@ -17,10 +17,10 @@ def test_demo_trains_reports_and_plots(tmp_path, capsys):
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")
     path = tmp_path / "demo.png"
-    assert main(["demo", "--epochs", "2", "--quiet", "--seed", "1", "--plot", str(path)]) == 0
+    assert main(["demo", "--epochs", "1", "--quiet", "--seed", "1", "--plot", str(path)]) == 0
     out = capsys.readouterr().out
     accuracy = float(out.split("test accuracy: ")[1].split(" %")[0])
-    assert accuracy > 85
+    assert accuracy > 80
     assert "images/s" in out and "speed-up" in out
     assert path.read_bytes()[:4] == PNG_MAGIC
     assert (tmp_path / "demo_features.png").read_bytes()[:4] == PNG_MAGIC
@@ -59,12 +59,15 @@ def test_plots_write_pngs(tmp_path):
     assert len(fig.axes) == 2
     assert len(plot_history({"loss": [3, 2, 1]}, tmp_path / "h2.png").axes) == 1
     model = build_digits_cnn(rng=0)
-    fig = plot_filters(model[0], tmp_path / "f.png")
-    assert len(fig.axes) == 16
+    fig = plot_filters(model[0], tmp_path / "f.png", max_filters=6)
+    assert len(fig.axes) == 6
     plot_filters(np.random.default_rng(0).standard_normal((4, 3, 5, 5)), tmp_path / "rgb.png")
     model.train()
-    fig = plot_feature_maps(model, np.zeros((1, 8, 8), np.float32), tmp_path / "m.png")
-    assert len(fig.axes) == 8 * 8  # 8 layers with 4-D outputs, 8 channels each
+    x = np.random.default_rng(0).standard_normal((1, 8, 8)).astype(np.float32)
+    fig = plot_feature_maps(model, x, tmp_path / "m.png", max_channels=3)
+    assert len(fig.axes) == 8  # one row per layer with a 4-D output
+    first = fig.axes[0].images[0].get_array()
+    assert first.shape == (8, 3 * 9 - 1)  # 3 channels of 8x8 with 1-pixel gaps
     assert model.training  # modes restored
     for name in ("h.png", "h2.png", "f.png", "rgb.png", "m.png"):
         assert (tmp_path / name).read_bytes()[:4] == PNG_MAGIC
