@@ -99,7 +99,7 @@ def build(description: Dict[str, Any]) -> Module:
         if not isinstance(config, dict):
             raise ValueError(f"bad config for {kind}: {config!r:.200}")
         return _LEAF_CLASSES[kind](**config, rng=0)
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, OverflowError, MemoryError, RecursionError) as exc:
         raise ValueError(f"bad architecture entry for {kind}: {exc}") from exc
 
 
@@ -154,11 +154,22 @@ def load(path: PathLike) -> Module:
                 raise ValueError(f"architecture entry has dtype {raw.dtype}, shape {raw.shape}")
             description = json.loads(raw.tobytes().decode("utf-8"))
             state = {k: archive[k] for k in archive.files if not k.startswith("__convcore")}
-    except (ValueError, EOFError, OSError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+    except (
+        ValueError,
+        EOFError,
+        OSError,
+        KeyError,
+        RecursionError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise ValueError(f"{path!r} is not a readable convcore model file: {exc}") from exc
-    model = build(description)
+    try:
+        model = build(description)
+    except ValueError as exc:
+        raise ValueError(f"{path!r}: bad architecture: {exc}") from exc
     try:
         model.load_state_dict(state, strict=True)
     except TypeError as exc:

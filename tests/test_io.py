@@ -131,7 +131,11 @@ def test_foreign_files(tmp_path):
     with pytest.raises(FileNotFoundError):
         convcore.load(tmp_path / "missing.npz")
     for description in (b"not json", b'{"type": "Exec", "config": {}}',
-                        b'{"type": "Linear", "config": {"in_features": 2, "evil": 1}}'):
+                        b'{"type": "Linear", "config": {"in_features": 2, "evil": 1}}',
+                        b'{"type": "Linear", "config": {"in_features": 1e15}}',
+                        b'{"type": "Linear", "config": {"in_features": 10000000000000,'
+                        b' "out_features": 10000000000000}}',
+                        b"[" * 100000 + b"]" * 100000):
         np.savez(tmp_path / "arch.npz", **{ARCHITECTURE_KEY: np.frombuffer(description, np.uint8),
                                            "__convcore_format__": np.array([1])})
         with pytest.raises(ValueError):
