@@ -6,5 +6,6 @@
 
 #include "dispatch.h"
 #include "pointwise/pointwise.h"
+#include "pool/pool.h"
 
 #endif
