@@ -19,6 +19,9 @@
 #include <string.h>
 
 #include "pool.h"
+#ifdef __AVX2__
+#include "pool_2x2_avx2.h"
+#endif
 
 #define CC_CAT3_(a, b, c) a##_##b##_##c
 #define CC_CAT3(a, b, c) CC_CAT3_(a, b, c)
@@ -27,6 +30,10 @@
 #ifndef CC_POOL_IMPL_ONCE
 #define CC_POOL_IMPL_ONCE
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define CC_PRAGMA(x) _Pragma(#x)
+/* Rows are short (Q = 16 for a 32-wide input): ask for 8 lanes, or gcc picks 32 for the loops
+ * that store uint8 and never enters its vector loop. */
+#define SIMD_ROW CC_PRAGMA(omp simd simdlen(8))
 
 /* Below this many input values a call runs on one thread (thread start-up costs more). */
 #define CC_POOL_PARALLEL_MIN 32768
@@ -163,7 +170,8 @@ static void FN(max_pool_plane)(REAL *restrict y, void *argmax, int argmax_bytes,
     }
 }
 
-/* 2x2 windows, stride 2, no padding: the hot case, one pass over two input rows. */
+/* 2x2 windows, stride 2, no padding: the hot case, one pass over two input rows. AVX2 builds
+ * do float32 rows with intrinsics (pool_2x2_avx2.h); this loop finishes them and does the rest. */
 static void FN(max_pool_2x2_plane)(REAL *restrict y, uint8_t *restrict argmax,
                                    const REAL *restrict x, const cc_pool_shape *g)
 {
@@ -172,21 +180,20 @@ static void FN(max_pool_2x2_plane)(REAL *restrict y, uint8_t *restrict argmax,
         const REAL *restrict x1 = x0 + g->w;
         REAL *restrict yr = y + op * g->q;
         uint8_t *restrict ar = argmax ? argmax + op * g->q : NULL;
-        if (ar) {
-            for (int64_t oq = 0; oq < g->q; oq++) {
-                REAL a = x0[2 * oq], b = x0[2 * oq + 1], c = x1[2 * oq], d = x1[2 * oq + 1];
-                int top = FN(beats)(b, a), bottom = FN(beats)(d, c);
-                REAL m0 = top ? b : a, m1 = bottom ? d : c;
-                int lower = FN(beats)(m1, m0);
-                yr[oq] = lower ? m1 : m0;
+        int64_t oq = 0;
+#ifdef __AVX2__
+        if (sizeof(REAL) == sizeof(float))
+            oq = max_pool_2x2_row_f32_avx2((float *)yr, ar, (const float *)x0,
+                                           (const float *)x1, g->q);
+#endif
+        for (; oq < g->q; oq++) {
+            REAL a = x0[2 * oq], b = x0[2 * oq + 1], c = x1[2 * oq], d = x1[2 * oq + 1];
+            int top = FN(beats)(b, a), bottom = FN(beats)(d, c);
+            REAL m0 = top ? b : a, m1 = bottom ? d : c;
+            int lower = FN(beats)(m1, m0);
+            yr[oq] = lower ? m1 : m0;
+            if (ar)
                 ar[oq] = (uint8_t)(lower ? 2 + bottom : top);
-            }
-        } else {
-            for (int64_t oq = 0; oq < g->q; oq++) {
-                REAL a = x0[2 * oq], b = x0[2 * oq + 1], c = x1[2 * oq], d = x1[2 * oq + 1];
-                REAL m0 = FN(beats)(b, a) ? b : a, m1 = FN(beats)(d, c) ? d : c;
-                yr[oq] = FN(beats)(m1, m0) ? m1 : m0;
-            }
         }
     }
 }
@@ -220,6 +227,7 @@ ALWAYS_INLINE void FN(max_unpool_row)(REAL *restrict gxr, const REAL *restrict g
                                       const uint8_t *restrict a8, const int32_t *restrict a32,
                                       int64_t q, int s_size, int32_t k_row)
 {
+    SIMD_ROW
     for (int64_t oq = 0; oq < q; oq++) {
         REAL g = gyr[oq];
         int32_t k = a8 ? a8[oq] : a32[oq];
@@ -269,8 +277,11 @@ void FN(cc_max_pool2d_backward)(REAL *gx, const REAL *gy, const void *argmax, in
             for (int64_t oq = 0; oq < g->q; oq++) {
                 int32_t k = load_argmax(argmax, argmax_bytes, i * pq + op * g->q + oq);
                 int32_t r = k / g->s, s = k - r * g->s;
-                plane[(op * g->sh - g->ph + r) * g->w + oq * g->sw - g->pw + s] +=
-                    gy[i * pq + op * g->q + oq];
+                int64_t h = op * g->sh - g->ph + r, w = oq * g->sw - g->pw + s;
+                /* an argmax the forward can't produce must not write out of bounds */
+                if (k < 0 || r >= g->r || h < 0 || h >= g->h || w < 0 || w >= g->w)
+                    continue;
+                plane[h * g->w + w] += gy[i * pq + op * g->q + oq];
             }
     }
 }
