@@ -7,3 +7,4 @@ from libc.stdint cimport int8_t, int64_t, uint8_t
 include "_runtime.pxi"
 include "_pointwise.pxi"
 include "_pool.pxi"
+include "_norm.pxi"

@@ -6,6 +6,7 @@
 
 #include "dispatch.h"
 #include "pointwise/pointwise.h"
+#include "norm/norm.h"
 #include "pool/pool.h"
 
 #endif
