@@ -84,7 +84,7 @@ static void FN(chunk)(int op, REAL *restrict out, const REAL *restrict a,
         break;
     case CC_OP_ELU:
         for (int64_t i = 0; i < n; i++) {
-            REAL neg = a[i] < zero ? a[i] : zero;
+            REAL neg = a[i] > zero ? zero : a[i]; /* NaN goes through */
             REAL e = alpha * EXPM1_NEG(neg);
             out[i] = a[i] > zero ? a[i] : e;
         }
@@ -110,7 +110,7 @@ static void FN(chunk)(int op, REAL *restrict out, const REAL *restrict a,
         break;
     case CC_OP_ELU_BACKWARD:
         for (int64_t i = 0; i < n; i++) {
-            REAL neg = b[i] < zero ? b[i] : zero;
+            REAL neg = b[i] > zero ? zero : b[i];
             REAL scaled = a[i] * (alpha * EXP_NEG(neg));
             out[i] = b[i] > zero ? a[i] : scaled;
         }
