@@ -1,7 +1,8 @@
 /* Batch norm kernels (see norm.h), written once and compiled per ISA (norm.c, norm-avx2.c,
  * norm-avx512.c: same code, different flags) and per dtype (REAL/TAG = float/f32, double/f64).
- * No intrinsics: the per-plane loops are plain C that gcc vectorises (8 fixed double lanes for
- * the sums, so their order never depends on the ISA's vector width or the threads).
+ * The per-plane loops are plain C that gcc vectorises, except the float32 sums, whose AVX2
+ * bodies are in norm_avx2.h; all sums use 8 fixed double lanes, so their order (and result)
+ * depends neither on the ISA nor on the threads.
  *
  * Legend: N batch, C channels, L values per plane (H*W, or 1 for batch_norm1d); M = N*L.
  * Pass 1 (parallel over the N*C planes): per-plane partial sums into a scratch array.
@@ -12,6 +13,9 @@
 #include <stdlib.h>
 
 #include "norm.h"
+#ifdef __AVX2__
+#include "norm_avx2.h"
+#endif
 
 #define CC_CAT3_(a, b, c) a##_##b##_##c
 #define CC_CAT3(a, b, c) CC_CAT3_(a, b, c)
@@ -40,6 +44,10 @@ static void FN(plane_moments)(double *sum, double *sumsq, const REAL *restrict x
 {
     double s[LANES] = {0}, q[LANES] = {0};
     int64_t i = 0;
+#ifdef __AVX2__
+    if (sizeof(REAL) == sizeof(float))
+        i = moments_f32_avx2(s, q, (const float *)x, l, shift);
+#endif
     for (; i + LANES <= l; i += LANES)
         for (int j = 0; j < LANES; j++) {
             double d = (double)x[i + j] - shift;
@@ -63,6 +71,11 @@ static void FN(plane_grad_moments)(double *sum_dy, double *sum_dy_xc, const REAL
 {
     double s[LANES] = {0}, q[LANES] = {0};
     int64_t i = 0;
+#ifdef __AVX2__
+    if (sizeof(REAL) == sizeof(float))
+        i = grad_moments_f32_avx2(s, q, (const float *)gy, (const float *)x, (const float *)y, l,
+                                  mean);
+#endif
     if (y) {
         for (; i + LANES <= l; i += LANES)
             for (int j = 0; j < LANES; j++) {
