@@ -24,7 +24,7 @@ cold_x = Cold(x, 6)
 
 def cc_max_fb(xx):
     y, am = F.max_pool2d_with_argmax(xx, 2)
-    return F.max_pool2d_backward(gy, xx, 2, argmax=am)
+    return F.max_pool2d_backward_argmax(gy, am, xx.shape, 2)
 
 
 def t_max_fb(xx):
@@ -54,9 +54,8 @@ cases = {
         torch.from_numpy(xx), 2)),
     "avg fwd+bwd": (cc_avg_fb, t_avg_fb),
     "max 3x3/2 p1 fwd+bwd": (
-        lambda xx: F.max_pool2d_backward(
-            F.max_pool2d(xx, 3, 2, 1), xx, 3, 2, 1,
-            argmax=F.max_pool2d_with_argmax(xx, 3, 2, 1)[1]),
+        lambda xx: (lambda y_am: F.max_pool2d_backward_argmax(
+            np.ones_like(y_am[0]), y_am[1], xx.shape, 3, 2, 1))(F.max_pool2d_with_argmax(xx, 3, 2, 1)),
         lambda xx: (lambda t: (torch.nn.functional.max_pool2d(t, 3, 2, 1).sum().backward(),
                                t.grad))(torch.from_numpy(xx).requires_grad_())),
     "gap fwd": (lambda xx: F.global_avg_pool2d(xx),

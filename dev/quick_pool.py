@@ -22,7 +22,7 @@ def t(f, n=15):
 
 def fb():
     y, am = F.max_pool2d_with_argmax(x, 2)
-    return F.max_pool2d_backward(gy, x, 2, argmax=am)
+    return F.max_pool2d_backward_argmax(gy, am, x.shape, 2)
 
 
 for nt in (1, 2):

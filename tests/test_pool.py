@@ -48,8 +48,9 @@ def test_max_pool_matches_reference(isa, shape, k, s, p, dtype, rng):
 
     gy = rng.standard_normal(y.shape).astype(dtype)
     g_ref = R.max_pool2d_backward(gy, x, k, s, p)
-    for kwargs in ({}, {"indices": idx}, {"argmax": argmax}):
-        g = F.max_pool2d_backward(gy, x, k, s, p, **kwargs)
+    for g in (F.max_pool2d_backward(gy, x, k, s, p),
+              F.max_pool2d_backward(gy, x, k, s, p, indices=idx),
+              F.max_pool2d_backward_argmax(gy, argmax, x.shape, k, s, p)):
         assert g.dtype == dtype
         np.testing.assert_allclose(g, g_ref, **tol(dtype))
     np.testing.assert_array_equal(x, x_before)
@@ -142,7 +143,7 @@ def test_pool_threads_bit_identical(k, s, p, rng):
     for n in (1, 2):
         convcore.set_num_threads(n)
         y, am = F.max_pool2d_with_argmax(x, k, s, p)
-        results.append([y, am, F.max_pool2d_backward(gy, x, k, s, p, argmax=am),
+        results.append([y, am, F.max_pool2d_backward_argmax(gy, am, x.shape, k, s, p),
                         F.avg_pool2d(x, k, s, p), F.avg_pool2d_backward(gy, x.shape, k, s, p),
                         F.global_avg_pool2d(x)])
     convcore.set_num_threads(None)
@@ -161,7 +162,7 @@ def test_pool_non_contiguous_and_read_only_inputs(rng):
     y, am = F.max_pool2d_with_argmax(ro, 2)
     gy = np.ones_like(y)
     gy.flags.writeable = False
-    np.testing.assert_array_equal(F.max_pool2d_backward(gy, ro, 2, argmax=am),
+    np.testing.assert_array_equal(F.max_pool2d_backward_argmax(gy, am, ro.shape, 2),
                                   R.max_pool2d_backward(gy, ro, 2))
 
 
@@ -180,7 +181,7 @@ def test_bogus_argmax_never_writes_out_of_bounds(rng):
     gy = np.ones((2, 2, 4, 4), np.float32)
     for value in (0, 8, 255):   # 0 points into the padding for the corner windows
         argmax = np.full(gy.shape, value, np.uint8)
-        g = F.max_pool2d_backward(gy, x, 3, 2, 1, argmax=argmax)
+        g = F.max_pool2d_backward_argmax(gy, argmax, x.shape, 3, 2, 1)
         assert np.isfinite(g).all() and g.sum() <= gy.sum()
 
 
@@ -212,8 +213,12 @@ def test_pool_bad_arguments_as_reference():
                x.shape, 2)
     same_error(F.global_avg_pool2d, R.global_avg_pool2d, np.zeros((1, 2, 0, 3), np.float32))
     with pytest.raises(TypeError, match="argmax"):
-        F.max_pool2d_backward(np.zeros((1, 2, 2, 2), np.float32), x, 2,
-                              argmax=np.zeros((1, 2, 2, 2), np.int64))
+        F.max_pool2d_backward_argmax(np.zeros((1, 2, 2, 2), np.float32),
+                                     np.zeros((1, 2, 2, 2), np.int64), x.shape, 2)
     with pytest.raises(ValueError, match="argmax"):
-        F.max_pool2d_backward(np.zeros((1, 2, 2, 2), np.float32), x, 2,
-                              argmax=np.zeros((1, 2, 2, 3), np.uint8))
+        F.max_pool2d_backward_argmax(np.zeros((1, 2, 2, 2), np.float32),
+                                     np.zeros((1, 2, 2, 3), np.uint8), x.shape, 2)
+    with pytest.raises(TypeError, match="count_include_pad"):
+        F.avg_pool2d(x, 2, count_include_pad=1)
+    with pytest.raises(TypeError, match="return_indices"):
+        F.max_pool2d(x, 2, return_indices="yes")

@@ -16,5 +16,6 @@ from .norm import *  # noqa: F403
 from .norm import __all__ as _norm
 from .pool import *  # noqa: F403
 from .pool import __all__ as _pool
+from .pool import max_pool2d_backward_argmax, max_pool2d_with_argmax  # noqa: F401 (extras)
 
 __all__ = [*_conv, *_linear, *_pool, *_norm, *_activations, *_losses]

@@ -180,7 +180,7 @@ def dropout(x: np.ndarray, p: float, training: bool = True, rng=None):
     """
     _checks.check_array("x", x)
     p = _checks.check_float("p", p, 0.0, 1.0, high_inclusive=False)
-    if not training or p == 0.0:
+    if not _checks.check_bool("training", training) or p == 0.0:
         return x.copy(), np.ones(x.shape, dtype=bool)
     mask = _checks.check_rng(rng).random(x.shape) >= p
     y = np.empty(x.shape, x.dtype)

@@ -53,7 +53,7 @@ def _batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, e
     if training and rm.size and (not rm.flags.writeable or not rv.flags.writeable):
         raise ValueError("running_mean and running_var must be writeable in training mode")
     _kernels.batch_norm_forward(_as_ncl(y), save_mean, save_invstd, rm, rv, _as_ncl(x),
-                                _contiguous(gamma), _contiguous(beta), bool(training),
+                                _contiguous(gamma), _contiguous(beta), training,
                                 momentum, eps, activation == "relu")
     if training and running_mean is not None:
         if rm is not running_mean:
@@ -67,6 +67,7 @@ def _batch_norm_backward(grad_y, x, gamma, save_mean, save_invstd, training, y, 
                          ndim):
     _checks.check_batch_norm_backward(grad_y, x, gamma, save_mean, save_invstd, y, activation,
                                       ndim)
+    training = _checks.check_bool("training", training)
     n_channels = x.shape[1]
     grad_x = np.empty(x.shape, x.dtype)
     grad_gamma = np.empty(n_channels, x.dtype)
@@ -78,7 +79,7 @@ def _batch_norm_backward(grad_y, x, gamma, save_mean, save_invstd, training, y, 
     y_ncl = _as_ncl(y) if activation == "relu" else np.empty((0, 0, 0), x.dtype)
     _kernels.batch_norm_backward(_as_ncl(grad_x), grad_gamma, grad_beta, _as_ncl(grad_y),
                                  _as_ncl(x), y_ncl, _contiguous(gamma), _contiguous(save_mean),
-                                 _contiguous(save_invstd), bool(training))
+                                 _contiguous(save_invstd), training)
     return grad_x, grad_gamma, grad_beta
 
 

@@ -10,9 +10,12 @@ may lie in the padding), as ``uint8`` when ``R * S <= 256`` and ``int32`` otherw
 of the bytes of PyTorch-style int64 indices, and for non-overlapping windows (stride == kernel,
 no padding: the usual 2x2/2) the backward writes every gradient value once from it::
 
-    y, argmax = max_pool2d_with_argmax(x, 2)
-    grad_x = max_pool2d_backward(grad_y, x, 2, argmax=argmax)
+    y, argmax = max_pool2d_with_argmax(x, 2)                  # forward, keep argmax
+    grad_x = max_pool2d_backward_argmax(grad_y, argmax, x.shape, 2)
 
+These two are convcore extensions (also importable from ``convcore.functional``); the API.md
+ops (``max_pool2d``, ``max_pool2d_backward`` with optional torch-style ``indices``) keep the
+reference's exact signatures.
 ``max_pool2d(..., return_indices=True)`` converts it to PyTorch's flat ``h * W + w`` int64
 indices into each H x W plane. Ties go to the first position of the window; NaN counts as the
 maximum (the first NaN wins); padding is -inf.
@@ -24,8 +27,10 @@ import numpy as np
 
 from .. import _checks, _kernels
 
+# The API.md ops. max_pool2d_with_argmax / max_pool2d_backward_argmax are extras, exported by
+# name from convcore.functional (not in __all__: the reference has no equivalent).
 __all__ = [
-    "max_pool2d", "max_pool2d_backward", "max_pool2d_with_argmax",
+    "max_pool2d", "max_pool2d_backward",
     "avg_pool2d", "avg_pool2d_backward",
     "global_avg_pool2d", "global_avg_pool2d_backward",
 ]
@@ -68,6 +73,7 @@ def max_pool2d(x: np.ndarray, kernel_size, stride=None, padding=0,
     """
     _checks.check_array("x", x, 4, "(N, C, H, W)")
     args = _checks.check_pool2d("max_pool2d", x.shape, kernel_size, stride, padding)
+    return_indices = _checks.check_bool("return_indices", return_indices)
     y, argmax = _max_pool(x, args, with_argmax=return_indices)
     if not return_indices:
         return y
@@ -84,7 +90,7 @@ def max_pool2d_with_argmax(x: np.ndarray, kernel_size, stride=None, padding=0):
 
     x (N, C, H, W) -> ``(y, argmax)``, both (N, C, P, Q); argmax holds the window offset
     ``r * S + s`` of each maximum, dtype uint8 if R*S <= 256 else int32 (see the module doc).
-    Pass it to ``max_pool2d_backward(..., argmax=argmax)`` with the same hyper-parameters.
+    Pass it to ``max_pool2d_backward_argmax`` with the same hyper-parameters.
     """
     _checks.check_array("x", x, 4, "(N, C, H, W)")
     args = _checks.check_pool2d("max_pool2d", x.shape, kernel_size, stride, padding)
@@ -102,15 +108,12 @@ def _check_argmax(argmax: object, y_shape: tuple, kernel: tuple[int, int]) -> np
 
 
 def max_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size, stride=None,
-                        padding=0, indices=None, argmax=None) -> np.ndarray:
+                        padding=0, indices=None) -> np.ndarray:
     """Gradient of max pooling: each dY goes to its window's maximum (overlaps accumulate).
 
-    grad_y (N, C, P, Q), x (N, C, H, W) -> grad_x (N, C, H, W). The winners come from, in
-    order of preference: ``argmax`` (from ``max_pool2d_with_argmax``, the fast path),
-    ``indices`` (int64 flat ``h * W + w``, from ``max_pool2d(..., return_indices=True)``), or
-    are recomputed from x. An argmax value that does not name a real pixel of its window
-    (it can't come from the forward) sends its gradient nowhere instead of writing out of
-    bounds; indices are range-checked (ValueError).
+    grad_y (N, C, P, Q), x (N, C, H, W) -> grad_x (N, C, H, W). With ``indices`` (int64 flat
+    ``h * W + w``, from ``max_pool2d(..., return_indices=True)``; range-checked) they are used;
+    else the winners are recomputed from x. (``max_pool2d_backward_argmax`` is the fast path.)
     """
     _checks.check_array("x", x, 4, "(N, C, H, W)")
     args = _checks.check_pool2d("max_pool2d", x.shape, kernel_size, stride, padding)
@@ -119,19 +122,38 @@ def max_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size, stride=N
     n, c, h, w = x.shape
     _checks.check_shape("grad_y", grad_y, (n, c, *args.out_hw))
     grad_x = np.empty(x.shape, x.dtype)
-    if argmax is not None:
-        argmax = _check_argmax(argmax, grad_y.shape, args.kernel)
-    elif indices is not None:
-        _checks.check_pool_indices(indices, grad_y.shape, h * w)
-        if grad_x.size:
-            _kernels.max_pool2d_backward_indices(
-                grad_x, _contiguous(grad_y), np.require(indices, np.int64, "CA"))
-        return grad_x
-    else:
+    if indices is None:
         _, argmax = _max_pool(x, args, with_argmax=True)
+        if grad_x.size:
+            _kernels.max_pool2d_backward(grad_x, _contiguous(grad_y), _raw(argmax),
+                                         argmax.itemsize, args.kernel, args.stride, args.padding)
+        return grad_x
+    _checks.check_pool_indices(indices, grad_y.shape, h * w)
     if grad_x.size:
-        _kernels.max_pool2d_backward(grad_x, _contiguous(grad_y), _raw(argmax),
-                                     argmax.itemsize, args.kernel, args.stride, args.padding)
+        _kernels.max_pool2d_backward_indices(grad_x, _contiguous(grad_y),
+                                             np.require(indices, np.int64, "CA"))
+    return grad_x
+
+
+def max_pool2d_backward_argmax(grad_y: np.ndarray, argmax: np.ndarray, x_shape, kernel_size,
+                               stride=None, padding=0) -> np.ndarray:
+    """Gradient of max pooling from the compact argmax of ``max_pool2d_with_argmax``.
+
+    grad_y (N, C, P, Q), argmax (N, C, P, Q) uint8/int32, x_shape = (N, C, H, W) ->
+    grad_x (N, C, H, W) of grad_y's dtype. x itself is not needed. An argmax value that names
+    no real pixel of its window (the forward can't produce one) sends its gradient nowhere
+    rather than out of bounds.
+    """
+    x_shape = _checks.check_shape_tuple("x_shape", x_shape, 4)
+    args = _checks.check_pool2d("max_pool2d", x_shape, kernel_size, stride, padding)
+    _checks.check_array("grad_y", grad_y, 4, "(N, C, P, Q)")
+    n, c = x_shape[:2]
+    _checks.check_shape("grad_y", grad_y, (n, c, *args.out_hw))
+    argmax = _check_argmax(argmax, grad_y.shape, args.kernel)
+    grad_x = np.empty(x_shape, grad_y.dtype)
+    if grad_x.size:
+        _kernels.max_pool2d_backward(grad_x, _contiguous(grad_y), _raw(argmax), argmax.itemsize,
+                                     args.kernel, args.stride, args.padding)
     return grad_x
 
 
@@ -143,9 +165,10 @@ def avg_pool2d(x: np.ndarray, kernel_size, stride=None, padding=0,
     """
     _checks.check_array("x", x, 4, "(N, C, H, W)")
     args = _checks.check_pool2d("avg_pool2d", x.shape, kernel_size, stride, padding)
+    count_include_pad = _checks.check_bool("count_include_pad", count_include_pad)
     y = np.empty((*x.shape[:2], *args.out_hw), x.dtype)
     if y.size:
-        _kernels.avg_pool2d(y, _contiguous(x), bool(count_include_pad), args.kernel,
+        _kernels.avg_pool2d(y, _contiguous(x), count_include_pad, args.kernel,
                             args.stride, args.padding)
     return y
 
@@ -158,12 +181,13 @@ def avg_pool2d_backward(grad_y: np.ndarray, x_shape, kernel_size, stride=None, p
     """
     x_shape = _checks.check_shape_tuple("x_shape", x_shape, 4)
     args = _checks.check_pool2d("avg_pool2d", x_shape, kernel_size, stride, padding)
+    count_include_pad = _checks.check_bool("count_include_pad", count_include_pad)
     _checks.check_array("grad_y", grad_y, 4, "(N, C, P, Q)")
     n, c = x_shape[:2]
     _checks.check_shape("grad_y", grad_y, (n, c, *args.out_hw))
     grad_x = np.empty(x_shape, grad_y.dtype)
     if grad_y.size:
-        _kernels.avg_pool2d_backward(grad_x, _contiguous(grad_y), bool(count_include_pad),
+        _kernels.avg_pool2d_backward(grad_x, _contiguous(grad_y), count_include_pad,
                                      args.kernel, args.stride, args.padding)
     return grad_x
 
