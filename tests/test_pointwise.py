@@ -304,3 +304,33 @@ def test_bad_arguments_as_reference():
     same_error(F.mse_loss, R.mse_loss, x[:0], x[:0])
     same_error(F.linear, R.linear, x, np.zeros((3, 5), np.float32))
     same_error(F.linear_backward, R.linear_backward, x[:1], x, np.zeros((3, 4), np.float32))
+
+
+# --- Garbage in: only TypeError / ValueError out, never a crash (every compiled op) ----------
+
+f32 = np.float32
+GARBAGE = [None, 0, -1, 2, 2.5, True, (1,), (1, 2), (0, 1), "a", [1, 2], np.int64(2),
+           float("nan"), np.ones(3), np.ones((2, 3)), np.ones((1, 2, 4, 4)),
+           np.ones((1, 2, 4, 4), f32), np.ones((0, 2, 4, 4)), np.ones((2, 2, 1, 1)),
+           np.ones(2, np.int64), np.ones((1, 1, 0, 4)), np.ones(2), np.ones((1, 2, 2, 2), f32),
+           np.zeros((1, 2, 2, 2), np.uint8), np.ones((1, 2, 4, 4), f32)[:, :, ::2]]
+COMPILED_OPS = [*F.__all__, "max_pool2d_with_argmax", "max_pool2d_backward_argmax"]
+
+
+@pytest.mark.parametrize("name", [n for n in COMPILED_OPS if "conv" not in n])
+def test_garbage_arguments_raise_only_type_or_value_errors(name):
+    import inspect
+    import warnings
+    import zlib
+
+    op = getattr(F, name)
+    required = sum(p.default is p.empty for p in inspect.signature(op).parameters.values())
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(150):
+            picks = rng.integers(0, len(GARBAGE), required + rng.integers(0, 3))
+            try:
+                op(*[GARBAGE[i] for i in picks])
+            except (TypeError, ValueError):
+                pass
