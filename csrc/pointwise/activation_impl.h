@@ -37,15 +37,17 @@ static int act_threads(int n_threads, int64_t n)
 #if defined(CC_REAL_IS_F32)
 #define EXP_NEG(v) cc_exp_neg_f32(v)
 #define EXPM1_NEG(v) cc_expm1_neg_f32(v)
+#define ABS(v) fabsf(v)
 #else
 #define EXP_NEG(v) exp(v)
 #define EXPM1_NEG(v) expm1(v)
+#define ABS(v) fabs(v)
 #endif
 
 /* 1 / (1 + e^-x) without overflow: e = exp(-|x|) is in (0, 1]. */
 static inline REAL FN(sigmoid1)(REAL v)
 {
-    REAL e = EXP_NEG(-fabs(v));
+    REAL e = EXP_NEG(-ABS(v));
     REAL s = (REAL)1 / ((REAL)1 + e);
     REAL es = e * s;
     return v >= 0 ? s : es;
@@ -56,8 +58,11 @@ static inline REAL FN(tanh1)(REAL v)
 #if defined(CC_REAL_IS_F32)
     /* |x| < 0.625: Cephes' odd polynomial (no cancellation near 0); else 1 - 2 / (e^2|x| + 1) */
     float a = fabsf(v), z = v * v;
-    float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
-                    1.33314422036e-1f) * z - 3.33332819422e-1f) * z * v + v;
+    float q = CC_MADD(-5.70498872745e-3f, z, 2.06390887954e-2f);
+    q = CC_MADD(q, z, -5.37397155531e-2f);
+    q = CC_MADD(q, z, 1.33314422036e-1f);
+    q = CC_MADD(q, z, -3.33332819422e-1f);
+    float small = CC_MADD(q * z, v, v);
     float e = cc_exp_neg_f32(-2.0f * a);
     float large = (1.0f - e) / (1.0f + e);
     large = v < 0 ? -large : large;
@@ -218,6 +223,7 @@ void FN(cc_maxout_backward)(REAL *gx, const REAL *gy, const REAL *x, int64_t gro
 
 #undef EXP_NEG
 #undef EXPM1_NEG
+#undef ABS
 #undef FN
 #undef REAL
 #undef TAG
