@@ -1,4 +1,4 @@
-"""A/B: convcore pooling vs torch (2 threads), hot and cold, float32."""
+"""A/B: convcore pooling vs torch, hot and cold, float32. Usage: bench_pool.py [threads] [case...]"""
 import sys
 
 import numpy as np
@@ -10,8 +10,10 @@ from convcore import functional as F
 sys.path.insert(0, "dev")
 from abbench import Cold, interleaved  # noqa: E402
 
-torch.set_num_threads(2)
-convcore.set_num_threads(2)
+args = sys.argv[1:]
+nt = int(args.pop(0)) if args and args[0].isdigit() else 2
+torch.set_num_threads(nt)
+convcore.set_num_threads(nt)
 rng = np.random.default_rng(0)
 shape = (32, 64, 32, 32)
 x = rng.standard_normal(shape).astype(np.float32)
@@ -61,7 +63,8 @@ cases = {
     "gap fwd": (lambda xx: F.global_avg_pool2d(xx),
                 lambda xx: torch.from_numpy(xx).mean((2, 3), keepdim=True)),
 }
-only = sys.argv[1:] 
+only = args
+print(f"threads {nt}")
 print(f"{'case':24s} {'mode':5s} {'convcore ms':>11s} {'torch ms':>9s} {'ratio':>6s} {'GB/s x':>7s}")
 for name, (a, b) in cases.items():
     if only and not any(o in name for o in only):

@@ -181,3 +181,23 @@ def test_batch_norm_bad_arguments_as_reference(rng):
                activation="relu")
     same_error(F.batch_norm2d_backward, R.batch_norm2d_backward, x[:1], x, g, rm, rv)
     same_error(F.batch_norm2d, R.batch_norm2d, np.zeros((0, 3, 2, 2), np.float32), g, b)
+
+
+def test_batch_norm_isas_bit_identical(rng):
+    """The AVX2 float32 sums keep the portable loop's 8-lane order: same bits on every ISA."""
+    from convcore import _kernels
+
+    x = (5 + rng.standard_normal((3, 4, 9, 13))).astype(np.float32)
+    gamma, beta, _, _ = params(4, np.float32, rng)
+    gy = rng.standard_normal(x.shape).astype(np.float32)
+    previous = _kernels.isa()
+    results = {}
+    for name in _kernels.available_isas():
+        _kernels.set_isa(name)
+        y, mean, invstd = F.batch_norm2d(x, gamma, beta)
+        results[name] = [mean, invstd,
+                         *F.batch_norm2d_backward(gy, x, gamma, mean, invstd)[1:]]
+    _kernels.set_isa(previous)
+    for got in results.values():
+        for a, b in zip(got, results["scalar"]):
+            np.testing.assert_array_equal(a, b)

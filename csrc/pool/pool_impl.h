@@ -319,6 +319,9 @@ static REAL FN(avg_scale)(const cc_pool_shape *g, int64_t hs, int64_t ws, int co
     return (REAL)1 / (REAL)((r1 - r0) * (s1 - s0));
 }
 
+static void FN(scale_row)(REAL *restrict out, const REAL *restrict in, const cc_pool_shape *g,
+                          int64_t hs, int64_t qa, int64_t qb, int count_include_pad);
+
 static void FN(avg_pool_plane)(REAL *restrict y, const REAL *restrict x, const cc_pool_shape *g,
                                int count_include_pad, REAL *restrict sum)
 {
@@ -342,14 +345,32 @@ static void FN(avg_pool_plane)(REAL *restrict y, const REAL *restrict x, const c
             for (int s = 0; s < g->s; s++)
                 FN(sum_tap_any)(sum + qa, row + qa * g->sw - g->pw + s, qb - qa, g->sw);
         }
-        const REAL interior_scale = FN(avg_scale)(g, hs, qa * g->sw - g->pw, count_include_pad);
-        REAL *yr = y + op * g->q;
-        for (int64_t oq = 0; oq < g->q; oq++) {
-            REAL scale = (oq >= qa && oq < qb)
-                             ? interior_scale
-                             : FN(avg_scale)(g, hs, oq * g->sw - g->pw, count_include_pad);
-            yr[oq] = sum[oq] * scale;
-        }
+        FN(scale_row)(y + op * g->q, sum, g, hs, qa, qb, count_include_pad);
+    }
+}
+
+/* out[q] = in[q] / divisor of window (p, q): one constant for the interior columns (a
+ * vectorised loop), avg_scale for the few edge ones. */
+static void FN(scale_row)(REAL *restrict out, const REAL *restrict in, const cc_pool_shape *g,
+                          int64_t hs, int64_t qa, int64_t qb, int count_include_pad)
+{
+    const REAL interior = FN(avg_scale)(g, hs, qa * g->sw - g->pw, count_include_pad);
+    for (int64_t oq = qa; oq < qb; oq++)
+        out[oq] = in[oq] * interior;
+    for (int64_t oq = qa == 0 ? qb : 0; oq < g->q; oq = (oq + 1 == qa) ? qb : oq + 1)
+        out[oq] = in[oq] * FN(avg_scale)(g, hs, oq * g->sw - g->pw, count_include_pad);
+}
+
+/* 2x2 windows, stride 2, no padding: one pass over two input rows (gcc vectorises it). */
+static void FN(avg_pool_2x2_plane)(REAL *restrict y, const REAL *restrict x,
+                                   const cc_pool_shape *g)
+{
+    for (int64_t op = 0; op < g->p; op++) {
+        const REAL *restrict x0 = x + 2 * op * g->w;
+        const REAL *restrict x1 = x0 + g->w;
+        REAL *restrict yr = y + op * g->q;
+        for (int64_t oq = 0; oq < g->q; oq++)
+            yr[oq] = ((x0[2 * oq] + x0[2 * oq + 1]) + (x1[2 * oq] + x1[2 * oq + 1])) * (REAL)0.25;
     }
 }
 
@@ -357,13 +378,18 @@ void FN(cc_avg_pool2d)(REAL *y, const REAL *x, int count_include_pad, const cc_p
                        int n_threads)
 {
     const int64_t hw = g->h * g->w, pq = g->p * g->q;
+    const int hot = g->r == 2 && g->s == 2 && non_overlapping(g);
     n_threads = pool_threads(n_threads, g->planes, g->planes * hw);
 #pragma omp parallel num_threads(n_threads)
     {
         REAL *sum = malloc((size_t)g->q * sizeof(REAL));
 #pragma omp for schedule(static)
-        for (int64_t i = 0; i < g->planes; i++)
-            FN(avg_pool_plane)(y + i * pq, x + i * hw, g, count_include_pad, sum);
+        for (int64_t i = 0; i < g->planes; i++) {
+            if (hot)
+                FN(avg_pool_2x2_plane)(y + i * pq, x + i * hw, g);
+            else
+                FN(avg_pool_plane)(y + i * pq, x + i * hw, g, count_include_pad, sum);
+        }
         free(sum);
     }
 }
@@ -408,9 +434,7 @@ static void FN(avg_pool_backward_plane)(REAL *restrict gx, const REAL *restrict 
         const int64_t hs = op * g->sh - g->ph;
         int r0, r1;
         clip_window(hs, g->r, g->h, &r0, &r1);
-        for (int64_t oq = 0; oq < g->q; oq++)
-            share[oq] = gy[op * g->q + oq] *
-                        FN(avg_scale)(g, hs, oq * g->sw - g->pw, count_include_pad);
+        FN(scale_row)(share, gy + op * g->q, g, hs, qa, qb, count_include_pad);
         if (disjoint) {
             for (int r = 0; r < g->r; r++) {
                 REAL *gxr = gx + (op * g->r + r) * g->w;
