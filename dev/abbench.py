@@ -1,14 +1,14 @@
 """Interleaved A/B timing helper for the kernel benchmarks (dev only).
 
 time_pair(fns, repeat) runs each callable in turn (A, B, C, A, B, C, ...) after a warm-up and
-returns the median seconds of each; 'cold' variants get a fresh input each call (caller's job).
+returns the median (or `stat`, e.g. np.min on an overloaded machine) seconds of each; 'cold' variants get a fresh input each call (caller's job).
 """
 import time
 
 import numpy as np
 
 
-def interleaved(fns: dict, repeat: int = 30, warmup: int = 3) -> dict:
+def interleaved(fns: dict, repeat: int = 30, warmup: int = 3, stat=np.median) -> dict:
     times = {k: [] for k in fns}
     for _ in range(warmup):
         for f in fns.values():
@@ -18,7 +18,7 @@ def interleaved(fns: dict, repeat: int = 30, warmup: int = 3) -> dict:
             t0 = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in times.items()}
+    return {k: float(stat(v)) for k, v in times.items()}
 
 
 class Cold:

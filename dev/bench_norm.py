@@ -1,4 +1,5 @@
 """A/B: convcore batch norm vs torch, hot and cold, float32 (32, 64, 32, 32)."""
+import os
 import sys
 
 import numpy as np
@@ -9,6 +10,8 @@ from convcore import functional as F
 
 sys.path.insert(0, "dev")
 from abbench import Cold, interleaved  # noqa: E402
+
+STAT = np.min if os.environ.get("BENCH_STAT") == "min" else np.median
 
 nt = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 torch.set_num_threads(nt)
@@ -67,6 +70,6 @@ print(f"{'case':26s} {'mode':5s} {'convcore ms':>11s} {'torch ms':>9s} {'ratio':
 for name, (a, bb) in cases.items():
     for mode in ("hot", "cold"):
         src = (lambda: x) if mode == "hot" else cold_x
-        t = interleaved({"cc": lambda: a(src()), "torch": lambda: bb(src())}, repeat=15)
+        t = interleaved({"cc": lambda: a(src()), "torch": lambda: bb(src())}, repeat=15, stat=STAT)
         print(f"{name:26s} {mode:5s} {t['cc']*1e3:11.3f} {t['torch']*1e3:9.3f} "
               f"{t['torch']/t['cc']:6.1f}")

@@ -4,6 +4,7 @@ Forward ops move 2 arrays (read x, write y), backward ones 3 (read grad_y and x/
 grad_x). 'copy' is np.copy of x (2 arrays: the bytes of a forward); the backward target is
 1.5x its time. Usage: python dev/bench_pointwise.py [threads]
 """
+import os
 import sys
 
 import numpy as np
@@ -14,6 +15,8 @@ from convcore import functional as F
 
 sys.path.insert(0, "dev")
 from abbench import Cold, interleaved  # noqa: E402
+
+STAT = np.min if os.environ.get("BENCH_STAT") == "min" else np.median
 
 nt = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 torch.set_num_threads(nt)
@@ -44,7 +47,7 @@ for name, (cc, tt, npf) in forward.items():
                "torch": lambda: tt(torch.from_numpy(src()))}
         if npf is not None:
             fns["numpy"] = lambda: npf(src())
-        t = interleaved(fns, repeat=15)
+        t = interleaved(fns, repeat=15, stat=STAT)
         print(f"{name:22s} {mode:4s} {t['cc']*1e3:7.3f} {t['copy']*1e3:7.3f} "
               f"{t['cc']/t['copy']:7.2f} {2*nbytes/t['cc']/1e9:6.1f} {t['torch']*1e3:8.3f} "
               f"{t['torch']/t['cc']:8.1f} {t.get('numpy', float('nan'))*1e3:8.3f}")
@@ -62,7 +65,7 @@ for name, (cc, tt) in backward.items():
     fns = {"cc": cc, "copy": lambda: x.copy()}
     if tt is not None:
         fns["torch"] = tt
-    t = interleaved(fns, repeat=15)
+    t = interleaved(fns, repeat=15, stat=STAT)
     print(f"{name:22s} {'hot':4s} {t['cc']*1e3:7.3f} {1.5*t['copy']*1e3:7.3f} "
           f"{t['cc']/(1.5*t['copy']):7.2f} {3*nbytes/t['cc']/1e9:6.1f} "
           f"{t.get('torch', float('nan'))*1e3:8.3f} {t.get('torch', float('nan'))/t['cc']:8.1f}")

@@ -1,4 +1,5 @@
 """A/B: convcore pooling vs torch, hot and cold, float32. Usage: bench_pool.py [threads] [case...]"""
+import os
 import sys
 
 import numpy as np
@@ -9,6 +10,8 @@ from convcore import functional as F
 
 sys.path.insert(0, "dev")
 from abbench import Cold, interleaved  # noqa: E402
+
+STAT = np.min if os.environ.get("BENCH_STAT") == "min" else np.median
 
 args = sys.argv[1:]
 nt = int(args.pop(0)) if args and args[0].isdigit() else 2
@@ -71,6 +74,6 @@ for name, (a, b) in cases.items():
         continue
     for mode in ("hot", "cold"):
         src = (lambda: x) if mode == "hot" else cold_x
-        t = interleaved({"cc": lambda: a(src()), "torch": lambda: b(src())}, repeat=25)
+        t = interleaved({"cc": lambda: a(src()), "torch": lambda: b(src())}, repeat=25, stat=STAT)
         print(f"{name:24s} {mode:5s} {t['cc']*1e3:11.3f} {t['torch']*1e3:9.3f} "
               f"{t['torch']/t['cc']:6.1f} {nbytes/t['cc']/1e9:7.1f}")

@@ -121,49 +121,43 @@ static void FN(max_tap_any)(REAL *restrict best, int32_t *restrict arg, const RE
         FN(max_tap)(best, arg, xs, n, stride, k);
 }
 
-/* One output of a window clipped by the padding (scalar; a few per row). */
-static void FN(max_window)(REAL *best, int32_t *arg, const REAL *x, const cc_pool_shape *g,
-                           int64_t hs, int64_t ws)
+/* row[j - pw] for j in [0, (Q-1)*sw + S): one input row with its padding filled in, so every
+ * output column is an interior one (full-length vector loops, no scalar edge windows). */
+static void FN(pad_row)(REAL *restrict padded, const REAL *restrict row, const cc_pool_shape *g,
+                        REAL fill)
 {
-    int r0, r1, s0, s1;
-    clip_window(hs, g->r, g->h, &r0, &r1);
-    clip_window(ws, g->s, g->w, &s0, &s1);
-    REAL b = -INFINITY;
-    int32_t k = r0 * g->s + s0;
-    for (int r = r0; r < r1; r++)
-        for (int s = s0; s < s1; s++) {
-            REAL v = x[(hs + r) * g->w + ws + s];
-            if (FN(beats)(v, b)) {
-                b = v;
-                k = r * g->s + s;
-            }
-        }
-    *best = b;
-    *arg = k;
+    const int64_t length = (g->q - 1) * g->sw + g->s;
+    const int64_t copied = length - g->pw < g->w ? length - g->pw : g->w;
+    for (int64_t j = 0; j < g->pw; j++)
+        padded[j] = fill;
+    memcpy(padded + g->pw, row, (size_t)copied * sizeof(REAL));
+    for (int64_t j = g->pw + copied; j < length; j++)
+        padded[j] = fill;
 }
 
 static void FN(max_pool_plane)(REAL *restrict y, void *argmax, int argmax_bytes, int64_t at,
                                const REAL *restrict x, const cc_pool_shape *g,
-                               REAL *restrict best, int32_t *restrict arg)
+                               REAL *restrict best, int32_t *restrict arg, REAL *restrict padded)
 {
     int64_t qa, qb;
     interior_columns(g, &qa, &qb);
+    const int edges = qa > 0 || qb < g->q; /* some windows cross the left/right padding */
     for (int64_t op = 0; op < g->p; op++) {
         const int64_t hs = op * g->sh - g->ph;
         int r0, r1;
         clip_window(hs, g->r, g->h, &r0, &r1);
-        for (int64_t oq = 0; oq < qa; oq++)
-            FN(max_window)(best + oq, arg + oq, x, g, hs, oq * g->sw - g->pw);
-        for (int64_t oq = qb; oq < g->q; oq++)
-            FN(max_window)(best + oq, arg + oq, x, g, hs, oq * g->sw - g->pw);
-        for (int64_t oq = qa; oq < qb; oq++) {
+        for (int64_t oq = 0; oq < g->q; oq++) {
             best[oq] = -INFINITY;
             arg[oq] = r0 * g->s;
         }
         for (int r = r0; r < r1; r++) {
-            const REAL *row = x + (hs + r) * g->w + qa * g->sw - g->pw;
+            const REAL *row = x + (hs + r) * g->w - g->pw; /* pw == 0 when there are no edges */
+            if (edges) {
+                FN(pad_row)(padded, x + (hs + r) * g->w, g, -INFINITY);
+                row = padded;
+            }
             for (int s = 0; s < g->s; s++)
-                FN(max_tap_any)(best + qa, arg + qa, row + s, qb - qa, g->sw, r * g->s + s);
+                FN(max_tap_any)(best, arg, row + s, g->q, g->sw, r * g->s + s);
         }
         memcpy(y + op * g->q, best, (size_t)g->q * sizeof(REAL));
         store_argmax(argmax, argmax_bytes, at + op * g->q, arg, g->q);
@@ -208,6 +202,7 @@ void FN(cc_max_pool2d)(REAL *y, void *argmax, int argmax_bytes, const REAL *x,
     {
         REAL *best = hot ? NULL : malloc((size_t)g->q * sizeof(REAL));
         int32_t *arg = hot ? NULL : malloc((size_t)g->q * sizeof(int32_t));
+        REAL *padded = hot ? NULL : malloc((size_t)((g->q - 1) * g->sw + g->s) * sizeof(REAL));
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < g->planes; i++) {
             if (hot)
@@ -215,10 +210,11 @@ void FN(cc_max_pool2d)(REAL *y, void *argmax, int argmax_bytes, const REAL *x,
                                        x + i * hw, g);
             else
                 FN(max_pool_plane)(y + i * pq, argmax, argmax_bytes, i * pq, x + i * hw, g,
-                                   best, arg);
+                                   best, arg, padded);
         }
         free(best);
         free(arg);
+        free(padded);
     }
 }
 
@@ -323,10 +319,11 @@ static void FN(scale_row)(REAL *restrict out, const REAL *restrict in, const cc_
                           int64_t hs, int64_t qa, int64_t qb, int count_include_pad);
 
 static void FN(avg_pool_plane)(REAL *restrict y, const REAL *restrict x, const cc_pool_shape *g,
-                               int count_include_pad, REAL *restrict sum)
+                               int count_include_pad, REAL *restrict sum, REAL *restrict padded)
 {
     int64_t qa, qb;
     interior_columns(g, &qa, &qb);
+    const int edges = qa > 0 || qb < g->q;
     for (int64_t op = 0; op < g->p; op++) {
         const int64_t hs = op * g->sh - g->ph;
         int r0, r1;
@@ -334,16 +331,13 @@ static void FN(avg_pool_plane)(REAL *restrict y, const REAL *restrict x, const c
         for (int64_t oq = 0; oq < g->q; oq++)
             sum[oq] = 0;
         for (int r = r0; r < r1; r++) {
-            const REAL *row = x + (hs + r) * g->w;
-            for (int64_t oq = qa == 0 ? qb : 0; oq < g->q; oq = (oq + 1 == qa) ? qb : oq + 1) {
-                int s0, s1;
-                const int64_t ws = oq * g->sw - g->pw;
-                clip_window(ws, g->s, g->w, &s0, &s1);
-                for (int s = s0; s < s1; s++)
-                    sum[oq] += row[ws + s];
+            const REAL *row = x + (hs + r) * g->w - g->pw;
+            if (edges) {
+                FN(pad_row)(padded, x + (hs + r) * g->w, g, 0);
+                row = padded;
             }
             for (int s = 0; s < g->s; s++)
-                FN(sum_tap_any)(sum + qa, row + qa * g->sw - g->pw + s, qb - qa, g->sw);
+                FN(sum_tap_any)(sum, row + s, g->q, g->sw);
         }
         FN(scale_row)(y + op * g->q, sum, g, hs, qa, qb, count_include_pad);
     }
@@ -383,14 +377,16 @@ void FN(cc_avg_pool2d)(REAL *y, const REAL *x, int count_include_pad, const cc_p
 #pragma omp parallel num_threads(n_threads)
     {
         REAL *sum = malloc((size_t)g->q * sizeof(REAL));
+        REAL *padded = malloc((size_t)((g->q - 1) * g->sw + g->s) * sizeof(REAL));
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < g->planes; i++) {
             if (hot)
                 FN(avg_pool_2x2_plane)(y + i * pq, x + i * hw, g);
             else
-                FN(avg_pool_plane)(y + i * pq, x + i * hw, g, count_include_pad, sum);
+                FN(avg_pool_plane)(y + i * pq, x + i * hw, g, count_include_pad, sum, padded);
         }
         free(sum);
+        free(padded);
     }
 }
 
