@@ -9,6 +9,9 @@
  * Reduce (parallel over C): sum the N partials of each channel in order n = 0..N-1.
  * Pass 2 (parallel over the N*C planes): normalise (forward) or form dX (backward).
  */
+/* Let gcc if-convert selects whose arms compute (see activation_impl.h); results unchanged. */
+#pragma GCC optimize("no-trapping-math")
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -125,8 +128,8 @@ static void FN(plane_grad_x)(REAL *restrict gx, const REAL *restrict gy, const R
 {
     if (y) {
         for (int64_t i = 0; i < l; i++) {
-            REAL g = y[i] > 0 ? gy[i] : (REAL)0;
-            gx[i] = a * g + (b * (x[i] - mean) + c0);
+            REAL rest = b * (x[i] - mean) + c0, g = gy[i];
+            gx[i] = y[i] > 0 ? a * g + rest : rest;
         }
     } else {
         for (int64_t i = 0; i < l; i++)
