@@ -70,6 +70,6 @@ print(f"{'case':26s} {'mode':5s} {'convcore ms':>11s} {'torch ms':>9s} {'ratio':
 for name, (a, bb) in cases.items():
     for mode in ("hot", "cold"):
         src = (lambda: x) if mode == "hot" else cold_x
-        t = interleaved({"cc": lambda: a(src()), "torch": lambda: bb(src())}, repeat=15, stat=STAT)
+        t = interleaved({"cc": lambda: a(src()), "torch": lambda: bb(src())}, repeat=int(os.environ.get("BENCH_REPEAT", 15)), stat=STAT)
         print(f"{name:26s} {mode:5s} {t['cc']*1e3:11.3f} {t['torch']*1e3:9.3f} "
               f"{t['torch']/t['cc']:6.1f}")

@@ -47,7 +47,7 @@ for name, (cc, tt, npf) in forward.items():
                "torch": lambda: tt(torch.from_numpy(src()))}
         if npf is not None:
             fns["numpy"] = lambda: npf(src())
-        t = interleaved(fns, repeat=15, stat=STAT)
+        t = interleaved(fns, repeat=int(os.environ.get("BENCH_REPEAT", 15)), stat=STAT)
         print(f"{name:22s} {mode:4s} {t['cc']*1e3:7.3f} {t['copy']*1e3:7.3f} "
               f"{t['cc']/t['copy']:7.2f} {2*nbytes/t['cc']/1e9:6.1f} {t['torch']*1e3:8.3f} "
               f"{t['torch']/t['cc']:8.1f} {t.get('numpy', float('nan'))*1e3:8.3f}")
@@ -65,7 +65,7 @@ for name, (cc, tt) in backward.items():
     fns = {"cc": cc, "copy": lambda: x.copy()}
     if tt is not None:
         fns["torch"] = tt
-    t = interleaved(fns, repeat=15, stat=STAT)
+    t = interleaved(fns, repeat=int(os.environ.get("BENCH_REPEAT", 15)), stat=STAT)
     print(f"{name:22s} {'hot':4s} {t['cc']*1e3:7.3f} {1.5*t['copy']*1e3:7.3f} "
           f"{t['cc']/(1.5*t['copy']):7.2f} {3*nbytes/t['cc']/1e9:6.1f} "
           f"{t.get('torch', float('nan'))*1e3:8.3f} {t.get('torch', float('nan'))/t['cc']:8.1f}")

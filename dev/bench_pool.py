@@ -74,6 +74,6 @@ for name, (a, b) in cases.items():
         continue
     for mode in ("hot", "cold"):
         src = (lambda: x) if mode == "hot" else cold_x
-        t = interleaved({"cc": lambda: a(src()), "torch": lambda: b(src())}, repeat=25, stat=STAT)
+        t = interleaved({"cc": lambda: a(src()), "torch": lambda: b(src())}, repeat=int(os.environ.get("BENCH_REPEAT", 25)), stat=STAT)
         print(f"{name:24s} {mode:5s} {t['cc']*1e3:11.3f} {t['torch']*1e3:9.3f} "
               f"{t['torch']/t['cc']:6.1f} {nbytes/t['cc']/1e9:7.1f}")
