@@ -4,10 +4,13 @@ Same signatures, checks and results as ``convcore.reference.activations`` (float
 relative, float64 ~1e-15); any shape; inputs never modified. Backward conventions (as
 PyTorch): relu, leaky_relu and elu take the forward INPUT x; sigmoid and tanh the OUTPUT y.
 
-Every op is one pass of a compiled, OpenMP-parallel, vectorised loop: NumPy needs 2-4 passes
-and temporaries for most of them and is single-threaded (dev/bench_pointwise.py measures both
-against a plain memory copy of the same bytes). float32 exponentials use a vectorised Cephes
-expf (<= 2 ulp); float64 uses libm.
+Every op is one pass of a compiled, OpenMP-parallel, vectorised loop. NumPy was measured, not
+assumed (dev/bench_pointwise.py, (32, 64, 32, 32) float32, Zen 3, one core): np.maximum(x, 0)
+1.2 ms vs 1.0 ms here and a copy of the same bytes 0.9 ms; leaky_relu via np.where 15 ms vs
+0.9 ms; np.tanh 10 ms vs 2.2 ms. So nothing here is left to NumPy. relu, leaky_relu and every
+backward run at copy speed (1.0-1.3x a copy); the exponential ones are compute-bound (sigmoid
+~1.9x, elu and tanh ~2.5x a copy; 1.4-6x faster than torch). float32 exponentials use a
+vectorised Cephes expf (<= 2 ulp, FMA where the ISA has it); float64 uses libm.
 
 Dropout's keep-mask is drawn exactly as the reference does (``rng.random(x.shape) >= p``, the
 same generator stream), so a seed gives the same mask in both; drawing it dominates the cost
