@@ -15,7 +15,8 @@ IntPair = Union[int, Tuple[int, int]]
 class MaxPool2d(Module):
     """Max pooling (padding counts as -inf; stride defaults to kernel_size).
 
-    Keeps the torch-style flat indices of the maxima for its backward.
+    Keeps the position of each maximum for its backward: the compiled backend's compact
+    window offset, or the reference's torch-style flat indices.
     """
 
     def __init__(
@@ -32,19 +33,30 @@ class MaxPool2d(Module):
         self.padding = _pair(padding, "padding")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        F = ops()
         if not is_grad_enabled():
             self._cache = None
-            return ops().max_pool2d(x, self.kernel_size, self.stride, self.padding)
-        y, indices = ops().max_pool2d(
-            x, self.kernel_size, self.stride, self.padding, return_indices=True
-        )
-        self._keep((x, indices))
+            return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        if hasattr(F, "max_pool2d_with_argmax"):
+            # The compiled backend keeps a 1-byte window offset per output instead of int64
+            # indices and needs neither x nor a search again in backward.
+            y, argmax = F.max_pool2d_with_argmax(x, self.kernel_size, self.stride, self.padding)
+            self._keep(("argmax", x.shape, argmax))
+        else:
+            y, indices = F.max_pool2d(
+                x, self.kernel_size, self.stride, self.padding, return_indices=True
+            )
+            self._keep(("indices", x, indices))
         return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        x, indices = self._take()
+        kind, x_or_shape, where = self._take()
+        if kind == "argmax":
+            return ops().max_pool2d_backward_argmax(
+                grad_out, where, x_or_shape, self.kernel_size, self.stride, self.padding
+            )
         return ops().max_pool2d_backward(
-            grad_out, x, self.kernel_size, self.stride, self.padding, indices=indices
+            grad_out, x_or_shape, self.kernel_size, self.stride, self.padding, indices=where
         )
 
     def config(self) -> Dict[str, Any]:
