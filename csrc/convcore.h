@@ -8,5 +8,6 @@
 #include "pointwise/pointwise.h"
 #include "norm/norm.h"
 #include "pool/pool.h"
+#include "conv/conv.h"
 
 #endif

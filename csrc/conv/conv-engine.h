@@ -1,0 +1,343 @@
+/* Implicit-GEMM convolution engine, forward and backward, for one element type.
+ *
+ * Included by conv-f32.c / conv-f64.c with CC_T (element type), CC_NAME(x) (x##_f32 / x##_f64),
+ * CC_CONFIG (struct cc_gemm_config_*) and CC_GET_CONFIG (its getter for the active ISA).
+ *
+ * Layout legend: N batch, C in-channels, K out-channels, H x W input, P x Q output, R x S filter,
+ * G groups, Cg = C/G, Kg = K/G, KRS = Cg*R*S (GEMM depth of the forward), PQ = P*Q.
+ *   forward       Y[n,g]  (Kg x PQ)   = W[g] (Kg x KRS) . cols(X[n,g]) (KRS x PQ)
+ *   data grad     dcols   (KRS x PQ)  = W[g]^T . dY[n,g] (Kg x PQ), scattered (col2im) into dX
+ *   weight grad   dW[g]   (Kg x KRS)  = sum_n dY[n,g] . cols(X[n,g])^T
+ * Loops (BLIS): per work item (an image/group/pixel block, or a block of dW), for each depth
+ * block of KC: pack B (KC x NC, per thread), then MC-row blocks of A, NR panels of B, MR panels
+ * of A; the weights are packed once per call. Threads split work items (static schedule,
+ * num_threads capped at the item count); every output element is summed in an order that does
+ * not depend on the split, so 1 and n threads give bit-identical results.
+ *
+ * Workspace: per call, the packed weights (about the size of the weights: G * round_up(Kg, MR)
+ * * KRS elements, or G * ceil(Cg / cb) * round_up(cb*R*S, MR) * Kg for the data gradient);
+ * per thread at most KC*NC + max(MC, cb*R*S rounded to MR)*max(KC, NC) + MR*NR elements
+ * (~0.6 MB for float32 AVX2), independent of N and of the image size.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../gemm/gemm.h"
+#include "../pointwise/pointwise.h"
+#include "conv.h"
+
+#include "conv-pack.h"
+
+static void *alloc64(size_t bytes)
+{
+    return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+}
+
+/* One MR x NR tile; edge tiles (fewer rows or columns) run the same microkernel on a padded
+ * tile in `scratch` and copy the valid part. */
+static void run_tile(const CC_CONFIG *cfg, int64_t kc, const CC_T *a, const CC_T *b, CC_T *c,
+                     int64_t ldc, int64_t rows, int64_t cols, const CC_T *bias, int flags,
+                     CC_T *restrict scratch)
+{
+    const int64_t mr = cfg->mr, nr = cfg->nr;
+    if (rows == mr && cols == nr) {
+        cfg->kernel(kc, a, b, c, ldc, bias, flags);
+        return;
+    }
+    CC_T bias_padded[CC_GEMM_MAX_MR] = {0};
+    if (bias)
+        memcpy(bias_padded, bias, (size_t)rows * sizeof(CC_T));
+    if (flags & CC_GEMM_ACCUMULATE) {
+        memset(scratch, 0, (size_t)(mr * nr) * sizeof(CC_T));
+        for (int64_t i = 0; i < rows; i++)
+            memcpy(scratch + i * nr, c + i * ldc, (size_t)cols * sizeof(CC_T));
+    }
+    cfg->kernel(kc, a, b, scratch, nr, bias ? bias_padded : NULL, flags);
+    for (int64_t i = 0; i < rows; i++)
+        memcpy(c + i * ldc, scratch + i * nr, (size_t)cols * sizeof(CC_T));
+}
+
+static struct im_view image_view(const struct cc_conv_geometry *g)
+{
+    struct im_view v = {g->h, g->w, g->p, g->q, g->r, g->s, g->stride_h, g->stride_w,
+                        g->pad_h, g->pad_w, g->dil_h, g->dil_w};
+    /* 1x1, stride 1, no padding: cols(X) is the image itself; one long row makes every packing
+     * run a full NR-wide copy. */
+    if (v.r == 1 && v.s == 1 && v.sh == 1 && v.sw == 1 && v.ph == 0 && v.pw == 0) {
+        v.w = v.q = v.h * v.w;
+        v.h = v.p = 1;
+    }
+    return v;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Forward: y = act(conv(x, w) + bias).                                                        */
+
+int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const CC_T *bias,
+                               int activation, const struct cc_conv_geometry *geo, int n_threads)
+{
+    const CC_CONFIG *cfg = CC_GET_CONFIG();
+    const int64_t mr = cfg->mr, nr = cfg->nr, KC = cfg->kc, MC = cfg->mc;
+    const int64_t G = geo->groups, cg = geo->c / G, kg = geo->k / G;
+    const int64_t krs = cg * geo->r * geo->s, pq = geo->p * geo->q, hw = geo->h * geo->w;
+    const int64_t m_pad = round_up(kg, mr), m_panels = m_pad / mr;
+    const struct im_view view = image_view(geo);
+    if (geo->n == 0 || pq == 0 || kg == 0)
+        return 0;
+
+    CC_T *a_packed = alloc64((size_t)(G * m_pad * krs) * sizeof(CC_T));
+    if (!a_packed)
+        return -1;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t pc = 0; pc < krs; pc += KC)
+            pack_a(a_packed + g * m_pad * krs + pc * m_pad, weight + g * kg * krs, krs, 1, kg, pc,
+                   min64(KC, krs - pc), 0, min64(KC, krs - pc), mr);
+
+    /* Work items: (image, group, pixel block, row block). Pixel blocks shrink below NC (and
+     * then row blocks split) only when there are too few items to keep every thread busy;
+     * neither changes the summation order of an output element. */
+    const int64_t images = geo->n * G;
+    int64_t nc = cfg->nc;
+    if (n_threads > 1 && images * ceil_div(pq, nc) < 4 * (int64_t)n_threads) {
+        const int64_t blocks = ceil_div(4 * (int64_t)n_threads, images);
+        nc = clamp64(round_up(ceil_div(pq, blocks), nr), nr, cfg->nc);
+    }
+    const int64_t pix_blocks = ceil_div(pq, nc);
+    int64_t row_blocks = 1;
+    if (images * pix_blocks < n_threads)
+        row_blocks = min64(m_panels, ceil_div(n_threads, images * pix_blocks));
+    const int64_t panels_per_block = ceil_div(m_panels, row_blocks);
+    const int64_t items = images * pix_blocks * row_blocks;
+    const int nt = (int)min64(n_threads, items);
+    const int flags_last = activation == CC_ACT_RELU ? CC_GEMM_RELU : 0;
+    int failed = 0;
+
+#pragma omp parallel num_threads(nt)
+    {
+        CC_T *b_packed = alloc64((size_t)(KC * cfg->nc + mr * nr) * sizeof(CC_T));
+        CC_T *scratch = b_packed ? b_packed + KC * cfg->nc : NULL;
+        if (!b_packed) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < items; item++) {
+            if (!b_packed)
+                continue;
+            const int64_t rb = item % row_blocks, pb = (item / row_blocks) % pix_blocks;
+            const int64_t image = item / (row_blocks * pix_blocks);
+            const int64_t n = image / G, g = image % G;
+            const int64_t j0 = pb * nc, ncur = min64(nc, pq - j0);
+            const int64_t m0 = rb * panels_per_block * mr;
+            const int64_t m1 = min64(kg, m0 + panels_per_block * mr);
+            const CC_T *xg = x + (n * geo->c + g * cg) * hw;
+            CC_T *yg = y + (n * geo->k + g * kg) * pq + j0;
+            const CC_T *ag = a_packed + g * m_pad * krs;
+            for (int64_t pc = 0; pc < krs; pc += KC) {
+                const int64_t kc = min64(KC, krs - pc);
+                const int last = pc + kc >= krs;
+                const int flags = (pc > 0 ? CC_GEMM_ACCUMULATE : 0) | (last ? flags_last : 0);
+                pack_b_im2col(b_packed, xg, &view, pc, kc, j0, ncur, nr);
+                for (int64_t ic = m0; ic < m1; ic += MC)
+                    for (int64_t jr = 0; jr < ncur; jr += nr)
+                        for (int64_t ir = ic; ir < min64(ic + MC, m1); ir += mr)
+                            run_tile(cfg, kc, ag + pc * m_pad + ir * kc, b_packed + jr * kc,
+                                     yg + ir * pq + jr, pq, min64(mr, m1 - ir),
+                                     min64(nr, ncur - jr),
+                                     (last && bias) ? bias + g * kg + ir : NULL, flags, scratch);
+            }
+        }
+        free(b_packed);
+    }
+    free(a_packed);
+    return failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Backward.                                                                                   */
+
+/* grad_bias[k] = sum over n and pixels of grad_y[n, k], in double, in a fixed order. */
+static void bias_grad(CC_T *grad_bias, const CC_T *grad_y, const struct cc_conv_geometry *geo,
+                      int n_threads)
+{
+    const int64_t pq = geo->p * geo->q, K = geo->k;
+    const int nt = (int)min64(n_threads, max64(1, K));
+#pragma omp parallel for schedule(static) num_threads(nt) if (geo->n * K * pq > 32768)
+    for (int64_t k = 0; k < K; k++) {
+        double sum = 0;
+        for (int64_t n = 0; n < geo->n; n++) {
+            const CC_T *row = grad_y + (n * K + k) * pq;
+            for (int64_t j = 0; j < pq; j++)
+                sum += row[j];
+        }
+        grad_bias[k] = (CC_T)sum;
+    }
+}
+
+/* grad_x: per item (image, group, block of cb channels), dcols = W^T . dY over NC-pixel blocks,
+ * scattered into the item's own channels of dX: items write disjoint parts of dX, and each
+ * element sums its contributions in (pixel block, row) order whatever the thread count. */
+static int data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
+                     const struct cc_conv_geometry *geo, int n_threads)
+{
+    const CC_CONFIG *cfg = CC_GET_CONFIG();
+    const int64_t mr = cfg->mr, nr = cfg->nr, KC = cfg->kc, NC = cfg->nc;
+    const int64_t G = geo->groups, cg = geo->c / G, kg = geo->k / G, rs = geo->r * geo->s;
+    const int64_t krs = cg * rs, pq = geo->p * geo->q, hw = geo->h * geo->w;
+    const int64_t cb = max64(1, cfg->mc / rs), blocks = ceil_div(cg, cb);
+    const int64_t rows_pad = round_up(cb * rs, mr);
+    const struct im_view view = {geo->h, geo->w, geo->p, geo->q, geo->r, geo->s, geo->stride_h,
+                                 geo->stride_w, geo->pad_h, geo->pad_w, geo->dil_h, geo->dil_w};
+    /* dY[n, g] as a 1x1 convolution's image: Kg planes of one row of PQ pixels. */
+    const struct im_view dy_view = {1, pq, 1, pq, 1, 1, 1, 1, 0, 0, 1, 1};
+
+    CC_T *a_packed = alloc64((size_t)(G * blocks * rows_pad * max64(kg, 1)) * sizeof(CC_T));
+    if (!a_packed)
+        return -1;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t bl = 0; bl < blocks; bl++) {
+            const int64_t c0 = bl * cb, rows = (min64(cg, c0 + cb) - c0) * rs;
+            for (int64_t pc = 0; pc < kg; pc += KC)
+                pack_a(a_packed + (g * blocks + bl) * rows_pad * kg + pc * rows_pad,
+                       weight + g * kg * krs + c0 * rs, 1, krs, rows, pc, min64(KC, kg - pc), 0,
+                       min64(KC, kg - pc), mr);
+        }
+
+    const int64_t items = geo->n * G * blocks;
+    const int nt = (int)min64(n_threads, items);
+    int failed = 0;
+#pragma omp parallel num_threads(nt)
+    {
+        CC_T *b_packed = alloc64((size_t)(KC * NC + rows_pad * NC) * sizeof(CC_T));
+        CC_T *dcols = b_packed ? b_packed + KC * NC : NULL;
+        if (!b_packed) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < items; item++) {
+            if (!b_packed)
+                continue;
+            const int64_t bl = item % blocks, g = (item / blocks) % G, n = item / (blocks * G);
+            const int64_t c0 = bl * cb, c1 = min64(cg, c0 + cb), rows = (c1 - c0) * rs;
+            CC_T *dx = grad_x + (n * geo->c + g * cg + c0) * hw;
+            const CC_T *dy = grad_y + (n * geo->k + g * kg) * pq;
+            const CC_T *ab = a_packed + (g * blocks + bl) * rows_pad * kg;
+            memset(dx, 0, (size_t)((c1 - c0) * hw) * sizeof(CC_T));
+            if (kg == 0)
+                continue;
+            for (int64_t j0 = 0; j0 < pq; j0 += NC) {
+                const int64_t ncur = min64(NC, pq - j0);
+                for (int64_t pc = 0; pc < kg; pc += KC) {
+                    const int64_t kc = min64(KC, kg - pc);
+                    pack_b_im2col(b_packed, dy, &dy_view, pc, kc, j0, ncur, nr);
+                    /* dcols has NC >= round_up(ncur, NR) columns and rows_pad rows, and the
+                     * packed operands are zero-padded: every tile is a full one. */
+                    for (int64_t jr = 0; jr < ncur; jr += nr)
+                        for (int64_t ir = 0; ir < rows; ir += mr)
+                            cfg->kernel(kc, ab + pc * rows_pad + ir * kc, b_packed + jr * kc,
+                                        dcols + ir * NC + jr, NC, NULL,
+                                        pc > 0 ? CC_GEMM_ACCUMULATE : 0);
+                }
+                col2im_add(dx, dcols, NC, rows, &view, j0, ncur);
+            }
+        }
+        free(b_packed);
+    }
+    free(a_packed);
+    return failed ? -1 : 0;
+}
+
+/* grad_weight: per item (group, block of dW columns, block of dW rows), the depth runs over
+ * every image and pixel in order, in KC blocks that may span images: items own disjoint blocks
+ * of dW and the summation order of each element is fixed. */
+static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
+                       const struct cc_conv_geometry *geo, int n_threads)
+{
+    const CC_CONFIG *cfg = CC_GET_CONFIG();
+    const int64_t mr = cfg->mr, nr = cfg->nr, KC = cfg->kc, MC = cfg->mc;
+    const int64_t G = geo->groups, cg = geo->c / G, kg = geo->k / G;
+    const int64_t krs = cg * geo->r * geo->s, pq = geo->p * geo->q, hw = geo->h * geo->w;
+    const int64_t depth = geo->n * pq;
+    const struct im_view view = image_view(geo);
+    if (depth == 0) {
+        memset(grad_w, 0, (size_t)(geo->k * krs) * sizeof(CC_T));
+        return 0;
+    }
+
+    int64_t ncw = cfg->nc;
+    if (G * ceil_div(krs, ncw) < 2 * (int64_t)n_threads) {
+        const int64_t blocks = ceil_div(2 * (int64_t)n_threads, G);
+        ncw = clamp64(round_up(ceil_div(krs, blocks), nr), nr, cfg->nc);
+    }
+    const int64_t col_blocks = ceil_div(krs, ncw), m_panels = ceil_div(kg, mr);
+    int64_t row_blocks = 1;
+    if (G * col_blocks < n_threads)
+        row_blocks = min64(m_panels, ceil_div(n_threads, G * col_blocks));
+    const int64_t panels_per_block = ceil_div(m_panels, row_blocks);
+    const int64_t items = G * col_blocks * row_blocks;
+    const int nt = (int)min64(n_threads, items);
+    int failed = 0;
+#pragma omp parallel num_threads(nt)
+    {
+        CC_T *b_packed = alloc64((size_t)(KC * cfg->nc + MC * KC + mr * nr) * sizeof(CC_T));
+        CC_T *a_block = b_packed ? b_packed + KC * cfg->nc : NULL;
+        CC_T *scratch = b_packed ? a_block + MC * KC : NULL;
+        if (!b_packed) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < items; item++) {
+            if (!b_packed)
+                continue;
+            const int64_t rb = item % row_blocks, cb = (item / row_blocks) % col_blocks;
+            const int64_t g = item / (row_blocks * col_blocks);
+            const int64_t j0 = cb * ncw, ncur = min64(ncw, krs - j0);
+            const int64_t m0 = rb * panels_per_block * mr;
+            const int64_t m1 = min64(kg, m0 + panels_per_block * mr);
+            if (m0 >= m1)
+                continue;
+            CC_T *dw = grad_w + g * kg * krs + j0;
+            for (int64_t t0 = 0; t0 < depth; t0 += KC) {
+                const int64_t kc = min64(KC, depth - t0);
+                const int flags = t0 > 0 ? CC_GEMM_ACCUMULATE : 0;
+                for (int64_t t = t0; t < t0 + kc;) { /* the images this depth block spans */
+                    const int64_t n = t / pq, ti = t % pq, tn = min64(pq - ti, t0 + kc - t);
+                    pack_bt_im2col(b_packed, x + (n * geo->c + g * cg) * hw, &view, j0, ncur,
+                                   ti, tn, t - t0, kc, nr);
+                    t += tn;
+                }
+                for (int64_t ic = m0; ic < m1; ic += MC) {
+                    const int64_t mcur = min64(MC, m1 - ic);
+                    for (int64_t t = t0; t < t0 + kc;) {
+                        const int64_t n = t / pq, ti = t % pq, tn = min64(pq - ti, t0 + kc - t);
+                        pack_a(a_block, grad_y + (n * geo->k + g * kg + ic) * pq, pq, 1, mcur, ti,
+                               tn, t - t0, kc, mr);
+                        t += tn;
+                    }
+                    for (int64_t jr = 0; jr < ncur; jr += nr)
+                        for (int64_t ir = 0; ir < mcur; ir += mr)
+                            run_tile(cfg, kc, a_block + ir * kc, b_packed + jr * kc,
+                                     dw + (ic + ir) * krs + jr, krs, min64(mr, mcur - ir),
+                                     min64(nr, ncur - jr), NULL, flags, scratch);
+                }
+            }
+        }
+        free(b_packed);
+    }
+    return failed ? -1 : 0;
+}
+
+int CC_NAME(cc_conv2d_backward)(CC_T *grad_x, CC_T *grad_weight, CC_T *grad_bias,
+                                const CC_T *grad_y, const CC_T *x, const CC_T *weight,
+                                const struct cc_conv_geometry *geo, int n_threads)
+{
+    if (grad_bias)
+        bias_grad(grad_bias, grad_y, geo, n_threads);
+    if (grad_weight && weight_grad(grad_weight, grad_y, x, geo, n_threads) != 0)
+        return -1;
+    if (grad_x && data_grad(grad_x, grad_y, weight, geo, n_threads) != 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,15 @@
+/* float32 instance of the convolution engine (conv-engine.h); portable C, the ISA-specific part
+ * is the microkernel picked from the gemm table at run time. */
+#include "../gemm/gemm.h"
+
+#define CC_T float
+#define CC_NAME(name) name##_f32
+#define CC_CONFIG struct cc_gemm_config_f32
+#define CC_GET_CONFIG cc_gemm_config_f32
+
+#include "conv-engine.h"
+
+const char *cc_conv2d_kernel_name(int is_f64)
+{
+    return is_f64 ? cc_gemm_config_f64()->name : cc_gemm_config_f32()->name;
+}

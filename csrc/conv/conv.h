@@ -1,0 +1,38 @@
+/* 2-D convolution, forward and backward, float32 and float64 (implicit GEMM, see conv-engine.h).
+ *
+ * Layout legend: N batch, C in-channels, K out-channels, H x W input, P x Q output, R x S filter,
+ * G groups. x (N, C, H, W), weight (K, C/G, R, S), bias (K), y (N, K, P, Q), all C-contiguous.
+ * The caller (convcore/functional/conv.py) has checked every argument; P and Q are the output
+ * sizes it computed. Functions return 0, or -1 if scratch memory could not be allocated (then
+ * the outputs are undefined).
+ */
+#ifndef CONVCORE_CONV_H
+#define CONVCORE_CONV_H
+
+#include <stdint.h>
+
+struct cc_conv_geometry {
+    int64_t n, c, k, h, w, p, q, r, s;
+    int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups;
+};
+
+/* y = act(conv(x, weight) + bias); bias may be NULL; activation: CC_ACT_NONE / CC_ACT_RELU. */
+int cc_conv2d_forward_f32(float *y, const float *x, const float *weight, const float *bias,
+                          int activation, const struct cc_conv_geometry *geo, int n_threads);
+int cc_conv2d_forward_f64(double *y, const double *x, const double *weight, const double *bias,
+                          int activation, const struct cc_conv_geometry *geo, int n_threads);
+
+/* Gradients of the convolution (without activation: the caller masks grad_y first). Each of
+ * grad_x (N, C, H, W), grad_weight (K, C/G, R, S), grad_bias (K) is computed only if not NULL,
+ * and overwritten (not accumulated). Results do not depend on n_threads (bit for bit). */
+int cc_conv2d_backward_f32(float *grad_x, float *grad_weight, float *grad_bias,
+                           const float *grad_y, const float *x, const float *weight,
+                           const struct cc_conv_geometry *geo, int n_threads);
+int cc_conv2d_backward_f64(double *grad_x, double *grad_weight, double *grad_bias,
+                           const double *grad_y, const double *x, const double *weight,
+                           const struct cc_conv_geometry *geo, int n_threads);
+
+/* Name of the microkernel the active ISA uses for dtype "f32" / "f64" (for build_info, tests). */
+const char *cc_conv2d_kernel_name(int is_f64);
+
+#endif
