@@ -17,6 +17,7 @@ cdef extern from "convcore.h" nogil:
                                const double *grad_y, const double *x, const double *weight,
                                const cc_conv_geometry *geo, int n_threads)
     const char *cc_conv2d_kernel_name(int is_f64)
+    void cc_conv2d_block_sizes(int is_f64, int64_t sizes[5])
 
 
 cdef cc_conv_geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
@@ -102,3 +103,10 @@ def conv2d_backward(floating[:, :, :, ::1] grad_x, floating[:, :, :, ::1] grad_w
 def conv2d_kernel_name(bint is_f64=False):
     """The GEMM microkernel the active ISA uses (e.g. "f32-gemm-6x16-avx2")."""
     return cc_conv2d_kernel_name(is_f64).decode()
+
+
+def conv2d_block_sizes(bint is_f64=False):
+    """Block sizes of the active ISA's GEMM: dict with mr, nr, kc, mc, nc."""
+    cdef int64_t sizes[5]
+    cc_conv2d_block_sizes(is_f64, sizes)
+    return dict(zip(("mr", "nr", "kc", "mc", "nc"), [sizes[i] for i in range(5)]))

@@ -16,8 +16,9 @@
  *
  * Workspace: per call, the packed weights (about the size of the weights: G * round_up(Kg, MR)
  * * KRS elements, or G * ceil(Cg / cb) * round_up(cb*R*S, MR) * Kg for the data gradient);
- * per thread at most KC*NC + max(MC, cb*R*S rounded to MR)*max(KC, NC) + MR*NR elements
- * (~0.6 MB for float32 AVX2), independent of N and of the image size.
+ * per thread at most KC*NC + round_up(max(MC, R*S), MR) * max(KC, NC) + MR*NR elements
+ * (84 K floats = 336 KB for float32 AVX2 with R*S <= 72), independent of N and of the image
+ * size; small problems allocate only what their blocks need.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,16 @@
 static void *alloc64(size_t bytes)
 {
     return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+}
+
+/* Threads for a parallel loop: at most one per work item, and one per ~1 MFLOP of work, so
+ * tiny problems don't pay for waking threads (tens of microseconds on a busy machine). */
+#define MIN_FLOPS_PER_THREAD 1e6
+static int threads_for(int64_t items, double flops, int n_threads)
+{
+    int64_t nt = min64(n_threads, items);
+    nt = min64(nt, (int64_t)(flops / MIN_FLOPS_PER_THREAD));
+    return nt < 1 ? 1 : (int)nt;
 }
 
 /* One MR x NR tile; edge tiles (fewer rows or columns) run the same microkernel on a padded
@@ -108,14 +119,17 @@ int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const
         row_blocks = min64(m_panels, ceil_div(n_threads, images * pix_blocks));
     const int64_t panels_per_block = ceil_div(m_panels, row_blocks);
     const int64_t items = images * pix_blocks * row_blocks;
-    const int nt = (int)min64(n_threads, items);
+    const double flops = 2.0 * (double)(geo->n * geo->k * pq) * (double)krs;
+    const int nt = threads_for(items, flops, n_threads);
     const int flags_last = activation == CC_ACT_RELU ? CC_GEMM_RELU : 0;
     int failed = 0;
 
 #pragma omp parallel num_threads(nt)
     {
-        CC_T *b_packed = alloc64((size_t)(KC * cfg->nc + mr * nr) * sizeof(CC_T));
-        CC_T *scratch = b_packed ? b_packed + KC * cfg->nc : NULL;
+        /* The block sizes bound the buffer; small problems take (and fault in) less. */
+        const int64_t b_size = min64(KC, krs) * round_up(nc, nr);
+        CC_T *b_packed = alloc64((size_t)(b_size + mr * nr) * sizeof(CC_T));
+        CC_T *scratch = b_packed ? b_packed + b_size : NULL;
         if (!b_packed) {
 #pragma omp atomic write
             failed = 1;
@@ -161,8 +175,8 @@ static void bias_grad(CC_T *grad_bias, const CC_T *grad_y, const struct cc_conv_
                       int n_threads)
 {
     const int64_t pq = geo->p * geo->q, K = geo->k;
-    const int nt = (int)min64(n_threads, max64(1, K));
-#pragma omp parallel for schedule(static) num_threads(nt) if (geo->n * K * pq > 32768)
+    const int nt = threads_for(K, (double)(geo->n * K * pq), n_threads);
+#pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t k = 0; k < K; k++) {
         double sum = 0;
         for (int64_t n = 0; n < geo->n; n++) {
@@ -204,12 +218,14 @@ static int data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
         }
 
     const int64_t items = geo->n * G * blocks;
-    const int nt = (int)min64(n_threads, items);
+    const double flops = 2.0 * (double)(geo->n * geo->k * pq) * (double)krs;
+    const int nt = threads_for(items, flops, n_threads);
     int failed = 0;
 #pragma omp parallel num_threads(nt)
     {
-        CC_T *b_packed = alloc64((size_t)(KC * NC + rows_pad * NC) * sizeof(CC_T));
-        CC_T *dcols = b_packed ? b_packed + KC * NC : NULL;
+        const int64_t ld = min64(NC, round_up(pq, nr)), b_size = min64(KC, kg) * ld;
+        CC_T *b_packed = alloc64((size_t)(b_size + rows_pad * ld) * sizeof(CC_T));
+        CC_T *dcols = b_packed ? b_packed + b_size : NULL;
         if (!b_packed) {
 #pragma omp atomic write
             failed = 1;
@@ -226,20 +242,20 @@ static int data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
             memset(dx, 0, (size_t)((c1 - c0) * hw) * sizeof(CC_T));
             if (kg == 0)
                 continue;
-            for (int64_t j0 = 0; j0 < pq; j0 += NC) {
-                const int64_t ncur = min64(NC, pq - j0);
+            for (int64_t j0 = 0; j0 < pq; j0 += ld) {
+                const int64_t ncur = min64(ld, pq - j0);
                 for (int64_t pc = 0; pc < kg; pc += KC) {
                     const int64_t kc = min64(KC, kg - pc);
                     pack_b_im2col(b_packed, dy, &dy_view, pc, kc, j0, ncur, nr);
-                    /* dcols has NC >= round_up(ncur, NR) columns and rows_pad rows, and the
+                    /* dcols has ld >= round_up(ncur, NR) columns and rows_pad rows, and the
                      * packed operands are zero-padded: every tile is a full one. */
                     for (int64_t jr = 0; jr < ncur; jr += nr)
                         for (int64_t ir = 0; ir < rows; ir += mr)
                             cfg->kernel(kc, ab + pc * rows_pad + ir * kc, b_packed + jr * kc,
-                                        dcols + ir * NC + jr, NC, NULL,
+                                        dcols + ir * ld + jr, ld, NULL,
                                         pc > 0 ? CC_GEMM_ACCUMULATE : 0);
                 }
-                col2im_add(dx, dcols, NC, rows, &view, j0, ncur);
+                col2im_add(dx, dcols, ld, rows, &view, j0, ncur);
             }
         }
         free(b_packed);
@@ -276,13 +292,16 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
         row_blocks = min64(m_panels, ceil_div(n_threads, G * col_blocks));
     const int64_t panels_per_block = ceil_div(m_panels, row_blocks);
     const int64_t items = G * col_blocks * row_blocks;
-    const int nt = (int)min64(n_threads, items);
+    const double flops = 2.0 * (double)(depth * geo->k) * (double)krs;
+    const int nt = threads_for(items, flops, n_threads);
     int failed = 0;
 #pragma omp parallel num_threads(nt)
     {
-        CC_T *b_packed = alloc64((size_t)(KC * cfg->nc + MC * KC + mr * nr) * sizeof(CC_T));
-        CC_T *a_block = b_packed ? b_packed + KC * cfg->nc : NULL;
-        CC_T *scratch = b_packed ? a_block + MC * KC : NULL;
+        const int64_t kc_max = min64(KC, depth), b_size = kc_max * round_up(ncw, nr);
+        const int64_t a_size = kc_max * min64(MC, round_up(kg, mr));
+        CC_T *b_packed = alloc64((size_t)(b_size + a_size + mr * nr) * sizeof(CC_T));
+        CC_T *a_block = b_packed ? b_packed + b_size : NULL;
+        CC_T *scratch = b_packed ? a_block + a_size : NULL;
         if (!b_packed) {
 #pragma omp atomic write
             failed = 1;

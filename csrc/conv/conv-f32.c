@@ -1,5 +1,5 @@
 /* float32 instance of the convolution engine (conv-engine.h); portable C, the ISA-specific part
- * is the microkernel picked from the gemm table at run time. */
+ * is the microkernel picked from the gemm table at run time. Also the kernel-table queries. */
 #include "../gemm/gemm.h"
 
 #define CC_T float
@@ -12,4 +12,19 @@
 const char *cc_conv2d_kernel_name(int is_f64)
 {
     return is_f64 ? cc_gemm_config_f64()->name : cc_gemm_config_f32()->name;
+}
+
+void cc_conv2d_block_sizes(int is_f64, int64_t sizes[5])
+{
+    if (is_f64) {
+        const struct cc_gemm_config_f64 *c = cc_gemm_config_f64();
+        const int64_t v[5] = {c->mr, c->nr, c->kc, c->mc, c->nc};
+        for (int i = 0; i < 5; i++)
+            sizes[i] = v[i];
+    } else {
+        const struct cc_gemm_config_f32 *c = cc_gemm_config_f32();
+        const int64_t v[5] = {c->mr, c->nr, c->kc, c->mc, c->nc};
+        for (int i = 0; i < 5; i++)
+            sizes[i] = v[i];
+    }
 }

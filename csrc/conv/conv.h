@@ -34,5 +34,7 @@ int cc_conv2d_backward_f64(double *grad_x, double *grad_weight, double *grad_bia
 
 /* Name of the microkernel the active ISA uses for dtype "f32" / "f64" (for build_info, tests). */
 const char *cc_conv2d_kernel_name(int is_f64);
+/* Its block sizes (MR, NR, KC, MC, NC), so tests can sweep sizes around every tile edge. */
+void cc_conv2d_block_sizes(int is_f64, int64_t sizes[5]);
 
 #endif
