@@ -31,21 +31,26 @@ static void valid_q_range(const struct im_view *v, int64_t off_w, int64_t *q_lo,
     *q_hi = hi;
 }
 
-/* d[u * d_stride] = row[(q + u) * sw] for u < n where q + u is in [q_lo, q_hi), else 0.
- * `row` is the image row shifted by off_w; only in-range elements are read. */
+/* The packers copy and zero runs of at most NR elements: keep gcc from turning those loops into
+ * memcpy/memset calls, which cost as much as the rest of the packing (perf, vgg-28). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
+
+/* d[u * d_stride] = plane[row_base + (q + u) * sw] for u < n where q + u is in [q_lo, q_hi),
+ * else 0 (padding); only in-range elements are read. */
 static inline void put_run(CC_T *restrict d, int64_t d_stride, const CC_T *restrict plane,
                            int64_t row_base, int64_t q, int64_t n, int64_t q_lo, int64_t q_hi,
                            int64_t sw)
 {
-    int64_t a = clamp64(q_lo - q, 0, n), b = clamp64(q_hi - q, a, n);
+    const int64_t a = clamp64(q_lo - q, 0, n), b = clamp64(q_hi - q, a, n);
     if (d_stride == 1) {
         for (int64_t u = 0; u < a; u++)
             d[u] = 0;
-        if (sw == 1) {
-            const CC_T *restrict src = plane + row_base + q + a;
-            CC_T *restrict dst = d + a;
-            for (int64_t u = 0; u < b - a; u++)
-                dst[u] = src[u];
+        if (sw == 1 && b > a) {
+            const CC_T *restrict src = plane + row_base + q;
+            for (int64_t u = a; u < b; u++)
+                d[u] = src[u];
         } else {
             for (int64_t u = a; u < b; u++)
                 d[u] = plane[row_base + (q + u) * sw];

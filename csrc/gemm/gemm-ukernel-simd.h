@@ -16,6 +16,13 @@
 void UK_FN(int64_t kc, const UK_T *restrict a, const UK_T *restrict b, UK_T *restrict c,
            int64_t ldc, const UK_T *restrict bias, int flags)
 {
+    /* The C tile is read (accumulate) or written after the loop: fetch its lines meanwhile. */
+#define UK_PREFETCH_ROW(i)                                                                       \
+    _mm_prefetch((const char *)(c + (i) * ldc), _MM_HINT_T0);                                    \
+    _mm_prefetch((const char *)(c + (i) * ldc + UK_NR - 1), _MM_HINT_T0);
+    UK_ROWS(UK_PREFETCH_ROW)
+#undef UK_PREFETCH_ROW
+
 #define UK_DECLARE(i) UK_V acc##i##_0 = UK_ZERO(), acc##i##_1 = UK_ZERO();
     UK_ROWS(UK_DECLARE)
 #undef UK_DECLARE
