@@ -264,14 +264,18 @@ static int data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
     return failed ? -1 : 0;
 }
 
-/* grad_weight: per item (group, block of dW columns, block of dW rows), the depth runs over
- * every image and pixel in order, in KC blocks that may span images: items own disjoint blocks
- * of dW and the summation order of each element is fixed. */
+/* grad_weight with the dot microkernel: dW[g] (Kg x KRS) = sum over depth t (every image's
+ * pixels, in order) of dY[t] . cols(X)[t]^T; both operands are packed as rows contiguous along
+ * t (a plain copy for dY, the im2col row packer for X), no transposition. Per item (group,
+ * block of dW columns, block of dW rows) the depth runs over every image and pixel in KC blocks
+ * that may span images: items own disjoint blocks of dW and every element's summation order is
+ * fixed, whatever the thread count. */
 static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
                        const struct cc_conv_geometry *geo, int n_threads)
 {
     const CC_CONFIG *cfg = CC_GET_CONFIG();
-    const int64_t mr = cfg->mr, nr = cfg->nr, KC = cfg->kc, MC = cfg->mc;
+    const int64_t dmr = cfg->dot_mr, dnr = CC_DOT_NR, kw = cfg->dot_kw;
+    const int64_t KC = cfg->kc, MC = cfg->mc;
     const int64_t G = geo->groups, cg = geo->c / G, kg = geo->k / G;
     const int64_t krs = cg * geo->r * geo->s, pq = geo->p * geo->q, hw = geo->h * geo->w;
     const int64_t depth = geo->n * pq;
@@ -281,12 +285,12 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
         return 0;
     }
 
-    int64_t ncw = cfg->nc;
+    int64_t ncw = cfg->nc / dnr * dnr;
     if (G * ceil_div(krs, ncw) < 2 * (int64_t)n_threads) {
         const int64_t blocks = ceil_div(2 * (int64_t)n_threads, G);
-        ncw = clamp64(round_up(ceil_div(krs, blocks), nr), nr, cfg->nc);
+        ncw = clamp64(round_up(ceil_div(krs, blocks), dnr), dnr, ncw);
     }
-    const int64_t col_blocks = ceil_div(krs, ncw), m_panels = ceil_div(kg, mr);
+    const int64_t col_blocks = ceil_div(krs, ncw), m_panels = ceil_div(kg, dmr);
     int64_t row_blocks = 1;
     if (G * col_blocks < n_threads)
         row_blocks = min64(m_panels, ceil_div(n_threads, G * col_blocks));
@@ -294,56 +298,60 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
     const int64_t items = G * col_blocks * row_blocks;
     const double flops = 2.0 * (double)(depth * geo->k) * (double)krs;
     const int nt = threads_for(items, flops, n_threads);
+    const int64_t ld = round_up(min64(KC, depth), kw);
+    const int64_t mc = min64(MC, round_up(kg, dmr));
     int failed = 0;
 #pragma omp parallel num_threads(nt)
     {
-        const int64_t kc_max = min64(KC, depth), b_size = kc_max * round_up(ncw, nr);
-        const int64_t a_size = kc_max * min64(MC, round_up(kg, mr));
-        CC_T *b_packed = alloc64((size_t)(b_size + a_size + mr * nr) * sizeof(CC_T));
-        CC_T *a_block = b_packed ? b_packed + b_size : NULL;
-        CC_T *scratch = b_packed ? a_block + a_size : NULL;
-        if (!b_packed) {
+        const int64_t b_size = round_up(min64(ncw, krs), dnr) * ld, a_size = mc * ld;
+        CC_T *b_rows = alloc64((size_t)(b_size + a_size) * sizeof(CC_T));
+        CC_T *a_rows = b_rows ? b_rows + b_size : NULL;
+        if (!b_rows) {
 #pragma omp atomic write
             failed = 1;
         }
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < items; item++) {
-            if (!b_packed)
+            if (!b_rows)
                 continue;
             const int64_t rb = item % row_blocks, cb = (item / row_blocks) % col_blocks;
             const int64_t g = item / (row_blocks * col_blocks);
             const int64_t j0 = cb * ncw, ncur = min64(ncw, krs - j0);
-            const int64_t m0 = rb * panels_per_block * mr;
-            const int64_t m1 = min64(kg, m0 + panels_per_block * mr);
+            const int64_t m0 = rb * panels_per_block * dmr;
+            const int64_t m1 = min64(kg, m0 + panels_per_block * dmr);
             if (m0 >= m1)
                 continue;
             CC_T *dw = grad_w + g * kg * krs + j0;
             for (int64_t t0 = 0; t0 < depth; t0 += KC) {
-                const int64_t kc = min64(KC, depth - t0);
+                const int64_t kc = min64(KC, depth - t0), kcp = round_up(kc, kw);
                 const int flags = t0 > 0 ? CC_GEMM_ACCUMULATE : 0;
                 for (int64_t t = t0; t < t0 + kc;) { /* the images this depth block spans */
                     const int64_t n = t / pq, ti = t % pq, tn = min64(pq - ti, t0 + kc - t);
-                    pack_bt_im2col(b_packed, x + (n * geo->c + g * cg) * hw, &view, j0, ncur,
-                                   ti, tn, t - t0, kc, nr);
+                    pack_rows_im2col(b_rows + (t - t0), kcp, x + (n * geo->c + g * cg) * hw,
+                                     &view, j0, ncur, ti, tn);
                     t += tn;
                 }
-                for (int64_t ic = m0; ic < m1; ic += MC) {
-                    const int64_t mcur = min64(MC, m1 - ic);
+                zero_pad_rows(b_rows, kcp, ncur, kc, round_up(ncur, dnr));
+                for (int64_t ic = m0; ic < m1; ic += mc) {
+                    const int64_t mcur = min64(mc, m1 - ic);
                     for (int64_t t = t0; t < t0 + kc;) {
                         const int64_t n = t / pq, ti = t % pq, tn = min64(pq - ti, t0 + kc - t);
-                        pack_a(a_block, grad_y + (n * geo->k + g * kg + ic) * pq, pq, 1, mcur, ti,
-                               tn, t - t0, kc, mr);
+                        const CC_T *src = grad_y + (n * geo->k + g * kg + ic) * pq + ti;
+                        for (int64_t i = 0; i < mcur; i++)
+                            memcpy(a_rows + i * kcp + (t - t0), src + i * pq,
+                                   (size_t)tn * sizeof(CC_T));
                         t += tn;
                     }
-                    for (int64_t jr = 0; jr < ncur; jr += nr)
-                        for (int64_t ir = 0; ir < mcur; ir += mr)
-                            run_tile(cfg, kc, a_block + ir * kc, b_packed + jr * kc,
-                                     dw + (ic + ir) * krs + jr, krs, min64(mr, mcur - ir),
-                                     min64(nr, ncur - jr), NULL, flags, scratch);
+                    zero_pad_rows(a_rows, kcp, mcur, kc, round_up(mcur, dmr));
+                    for (int64_t jr = 0; jr < ncur; jr += dnr)
+                        for (int64_t ir = 0; ir < mcur; ir += dmr)
+                            cfg->dot_kernel(kcp, a_rows + ir * kcp, kcp, b_rows + jr * kcp, kcp,
+                                            dw + (ic + ir) * krs + jr, krs, min64(dmr, mcur - ir),
+                                            min64(dnr, ncur - jr), flags);
                 }
             }
         }
-        free(b_packed);
+        free(b_rows);
     }
     return failed ? -1 : 0;
 }

@@ -67,11 +67,59 @@ static inline void put_run(CC_T *restrict d, int64_t d_stride, const CC_T *restr
     }
 }
 
+/* A run of output pixels inside one output row (and inside one NR panel when packing B): the
+ * unit the packers copy. The runs of a pixel range are the same for every GEMM row (c, r, s),
+ * so they are listed once per block; per row only the bounds checks remain. */
+struct pixel_run {
+    int32_t dst; /* offset of the run's first element in the packed row */
+    int32_t p, q, n;
+};
+#define CC_MAX_RUNS(nc) (2 * (nc) + 2)
+
+/* Runs of pixels [j0, j0 + nc): split at output-row ends and, if nr > 0, at NR-panel ends
+ * (dst = panel * panel_stride + column in panel); else dst = pixel - j0. */
+static int64_t pixel_runs(struct pixel_run *runs, const struct im_view *v, int64_t j0,
+                          int64_t nc, int64_t nr, int64_t panel_stride)
+{
+    int64_t count = 0, j = j0, p = j0 / v->q, q = j0 % v->q;
+    while (j < j0 + nc) {
+        const int64_t seg = min64(v->q - q, j0 + nc - j);
+        for (int64_t done = 0; done < seg;) {
+            const int64_t jj = j - j0 + done;
+            const int64_t run = nr > 0 ? min64(seg - done, nr - jj % nr) : seg - done;
+            const int64_t dst = nr > 0 ? (jj / nr) * panel_stride + jj % nr : jj;
+            runs[count++] = (struct pixel_run){(int32_t)dst, (int32_t)p, (int32_t)(q + done),
+                                               (int32_t)run};
+            done += run;
+        }
+        j += seg;
+        p++;
+        q = 0;
+    }
+    return count;
+}
+
+/* d[u] = src[u] for u < n <= nr; a whole panel row is a fixed-size copy (inline vector moves). */
+static inline void copy_run(CC_T *restrict d, const CC_T *restrict src, int64_t n, int64_t nr)
+{
+    if (n == nr) {
+        switch (nr) {
+        case 8: memcpy(d, src, 8 * sizeof(CC_T)); return;
+        case 16: memcpy(d, src, 16 * sizeof(CC_T)); return;
+        case 32: memcpy(d, src, 32 * sizeof(CC_T)); return;
+        }
+    }
+    for (int64_t u = 0; u < n; u++)
+        d[u] = src[u];
+}
+
 /* B block of the forward GEMM: cols(X) rows [k0, k0 + kc) x pixels [j0, j0 + nc) of one image
- * (x: its C/G channel planes), into NR-column panels [panel][kc][nr]. */
+ * (x: its C/G channel planes), into NR-column panels [panel][kc][nr]; nc <= max_nc. */
 static void pack_b_im2col(CC_T *restrict dst, const CC_T *restrict x, const struct im_view *v,
                           int64_t k0, int64_t kc, int64_t j0, int64_t nc, int64_t nr)
 {
+    struct pixel_run runs[CC_MAX_RUNS(CC_GEMM_MAX_NC)];
+    const int64_t n_runs = pixel_runs(runs, v, j0, nc, nr, kc * nr);
     const int64_t hw = v->h * v->w, rs = v->r * v->s, panel = kc * nr;
     int64_t c = k0 / rs, r = (k0 % rs) / v->s, s = k0 % v->s;
     for (int64_t kk = 0; kk < kc; kk++) {
@@ -80,22 +128,18 @@ static void pack_b_im2col(CC_T *restrict dst, const CC_T *restrict x, const stru
         int64_t q_lo, q_hi;
         valid_q_range(v, off_w, &q_lo, &q_hi);
         CC_T *restrict drow = dst + kk * nr;
-        int64_t j = j0, p = j0 / v->q, q = j0 % v->q;
-        while (j < j0 + nc) {
-            const int64_t seg = min64(v->q - q, j0 + nc - j);
-            const int64_t ih = p * v->sh + off_h;
-            const int ih_ok = ih >= 0 && ih < v->h;
-            for (int64_t done = 0; done < seg;) {
-                const int64_t jj = j - j0 + done;
-                const int64_t run = min64(seg - done, nr - jj % nr);
-                CC_T *restrict d = drow + (jj / nr) * panel + jj % nr;
-                put_run(d, 1, plane, ih * v->w + off_w, q + done, run, ih_ok ? q_lo : 0,
-                        ih_ok ? q_hi : 0, v->sw);
-                done += run;
+        for (int64_t i = 0; i < n_runs; i++) {
+            const struct pixel_run run = runs[i];
+            const int64_t ih = run.p * v->sh + off_h;
+            CC_T *restrict d = drow + run.dst;
+            if (ih < 0 || ih >= v->h) {
+                for (int64_t u = 0; u < run.n; u++)
+                    d[u] = 0;
+            } else if (v->sw == 1 && run.q >= q_lo && run.q + run.n <= q_hi) {
+                copy_run(d, plane + ih * v->w + run.q + off_w, run.n, nr);
+            } else {
+                put_run(d, 1, plane, ih * v->w + off_w, run.q, run.n, q_lo, q_hi, v->sw);
             }
-            j += seg;
-            p++;
-            q = 0;
         }
         for (int64_t jj = nc; jj < round_up(nc, nr); jj++)
             drow[(jj / nr) * panel + jj % nr] = 0;
@@ -109,38 +153,54 @@ static void pack_b_im2col(CC_T *restrict dst, const CC_T *restrict x, const stru
     }
 }
 
-/* B block of the weight-gradient GEMM: cols(X) transposed, depth = pixels [t0, t0 + tn) of one
- * image, columns = GEMM rows [j0, j0 + ncw) of cols(X), written at depth rows
- * [d_off, d_off + tn) of NR-column panels [panel][kc][nr]. */
-static void pack_bt_im2col(CC_T *restrict dst, const CC_T *restrict x, const struct im_view *v,
-                           int64_t j0, int64_t ncw, int64_t t0, int64_t tn, int64_t d_off,
-                           int64_t kc, int64_t nr)
+/* Rows [k0, k0 + rows) of cols(X) over pixels [t0, t0 + tn) of one image, row-major:
+ * dst[kk * ld + (t - t0)] (the weight gradient's B^T operand: contiguous along the pixels). */
+static void pack_rows_im2col(CC_T *restrict dst, int64_t ld, const CC_T *restrict x,
+                             const struct im_view *v, int64_t k0, int64_t rows, int64_t t0,
+                             int64_t tn)
 {
-    const int64_t hw = v->h * v->w, rs = v->r * v->s, panel = kc * nr;
-    for (int64_t jj = 0; jj < round_up(ncw, nr); jj++) {
-        CC_T *restrict dcol = dst + (jj / nr) * panel + d_off * nr + jj % nr;
-        if (jj >= ncw) {
-            for (int64_t t = 0; t < tn; t++)
-                dcol[t * nr] = 0;
-            continue;
-        }
-        const int64_t k = j0 + jj, c = k / rs, r = (k % rs) / v->s, s = k % v->s;
+    struct pixel_run runs[CC_MAX_RUNS(CC_GEMM_MAX_NC)];
+    const int64_t n_runs = pixel_runs(runs, v, t0, tn, 0, 0);
+    const int64_t hw = v->h * v->w, rs = v->r * v->s;
+    int64_t c = k0 / rs, r = (k0 % rs) / v->s, s = k0 % v->s;
+    for (int64_t kk = 0; kk < rows; kk++) {
         const CC_T *restrict plane = x + c * hw;
         const int64_t off_h = r * v->dh - v->ph, off_w = s * v->dw - v->pw;
         int64_t q_lo, q_hi;
         valid_q_range(v, off_w, &q_lo, &q_hi);
-        int64_t t = t0, p = t0 / v->q, q = t0 % v->q;
-        while (t < t0 + tn) {
-            const int64_t seg = min64(v->q - q, t0 + tn - t);
-            const int64_t ih = p * v->sh + off_h;
-            const int ih_ok = ih >= 0 && ih < v->h;
-            put_run(dcol + (t - t0) * nr, nr, plane, ih * v->w + off_w, q, seg,
-                    ih_ok ? q_lo : 0, ih_ok ? q_hi : 0, v->sw);
-            t += seg;
-            p++;
-            q = 0;
+        CC_T *restrict drow = dst + kk * ld;
+        for (int64_t i = 0; i < n_runs; i++) {
+            const struct pixel_run run = runs[i];
+            const int64_t ih = run.p * v->sh + off_h;
+            CC_T *restrict d = drow + run.dst;
+            if (ih < 0 || ih >= v->h) {
+                for (int64_t u = 0; u < run.n; u++)
+                    d[u] = 0;
+            } else {
+                put_run(d, 1, plane, ih * v->w + off_w, run.q, run.n, q_lo, q_hi, v->sw);
+            }
+        }
+        if (++s == v->s) {
+            s = 0;
+            if (++r == v->r) {
+                r = 0;
+                c++;
+            }
         }
     }
+}
+
+/* Zero columns [cols, ld) of rows [0, rows) and all of rows [rows, rows_pad) of a row-major
+ * block: the padding the dot microkernel reads. */
+static void zero_pad_rows(CC_T *restrict m, int64_t ld, int64_t rows, int64_t cols,
+                          int64_t rows_pad)
+{
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t t = cols; t < ld; t++)
+            m[i * ld + t] = 0;
+    for (int64_t i = rows; i < rows_pad; i++)
+        for (int64_t t = 0; t < ld; t++)
+            m[i * ld + t] = 0;
 }
 
 /* dX += col2im(dcols): the data-gradient tile (rows = GEMM rows of cols(X) starting at channel

@@ -7,24 +7,28 @@
 #include "gemm.h"
 
 static const struct cc_gemm_config_f32 config_f32[CC_ISA_COUNT] = {
-    [CC_ISA_SCALAR] = {4, 8, 256, 64, 256, cc_f32_gemm_4x8__scalar, "f32-gemm-4x8-scalar"},
+    [CC_ISA_SCALAR] = {4, 8, 256, 64, 256, cc_f32_gemm_4x8__scalar, "f32-gemm-4x8-scalar",
+                       4, 1, cc_f32_dot_4x3__scalar},
 #ifdef CONVCORE_HAVE_AVX2
-    [CC_ISA_AVX2] = {6, 16, 256, 72, 256, cc_f32_gemm_6x16__avx2, "f32-gemm-6x16-avx2"},
+    [CC_ISA_AVX2] = {6, 16, 256, 72, 256, cc_f32_gemm_6x16__avx2, "f32-gemm-6x16-avx2",
+                     4, 8, cc_f32_dot_4x3__avx2},
 #endif
 #ifdef CONVCORE_HAVE_AVX512
     [CC_ISA_AVX512] = {12, 32, 256, 96, 256, cc_f32_gemm_12x32__avx512,
-                       "f32-gemm-12x32-avx512"},
+                       "f32-gemm-12x32-avx512", 8, 16, cc_f32_dot_8x3__avx512},
 #endif
 };
 
 static const struct cc_gemm_config_f64 config_f64[CC_ISA_COUNT] = {
-    [CC_ISA_SCALAR] = {4, 8, 256, 64, 128, cc_f64_gemm_4x8__scalar, "f64-gemm-4x8-scalar"},
+    [CC_ISA_SCALAR] = {4, 8, 256, 64, 128, cc_f64_gemm_4x8__scalar, "f64-gemm-4x8-scalar",
+                       4, 1, cc_f64_dot_4x3__scalar},
 #ifdef CONVCORE_HAVE_AVX2
-    [CC_ISA_AVX2] = {6, 8, 256, 72, 128, cc_f64_gemm_6x8__avx2, "f64-gemm-6x8-avx2"},
+    [CC_ISA_AVX2] = {6, 8, 256, 72, 128, cc_f64_gemm_6x8__avx2, "f64-gemm-6x8-avx2",
+                     4, 4, cc_f64_dot_4x3__avx2},
 #endif
 #ifdef CONVCORE_HAVE_AVX512
     [CC_ISA_AVX512] = {12, 16, 256, 96, 128, cc_f64_gemm_12x16__avx512,
-                       "f64-gemm-12x16-avx512"},
+                       "f64-gemm-12x16-avx512", 8, 8, cc_f64_dot_8x3__avx512},
 #endif
 };
 

@@ -17,6 +17,7 @@
 enum { CC_GEMM_ACCUMULATE = 1, CC_GEMM_RELU = 2 };
 #define CC_GEMM_MAX_MR 16
 #define CC_GEMM_MAX_NR 32
+#define CC_GEMM_MAX_NC 512 /* the packers keep per-block tables of this size on the stack */
 
 typedef void (*cc_gemm_ukernel_f32)(int64_t kc, const float *restrict a, const float *restrict b,
                                     float *restrict c, int64_t ldc, const float *restrict bias,
@@ -25,6 +26,17 @@ typedef void (*cc_gemm_ukernel_f64)(int64_t kc, const double *restrict a,
                                     const double *restrict b, double *restrict c, int64_t ldc,
                                     const double *restrict bias, int flags);
 
+/* Dot microkernels (gemm-dot-simd.h): c[i * ldc + j] (+)= sum_t a[i * lda + t] * b[j * ldb + t]
+ * for i < DOT_MR, j < 3, t < kc (kc a multiple of the depth granularity dot_kw; operands
+ * zero-padded to full tiles); only the rows x cols valid part of the tile is stored. */
+typedef void (*cc_dot_ukernel_f32)(int64_t kc, const float *restrict a, int64_t lda,
+                                   const float *restrict b, int64_t ldb, float *restrict c,
+                                   int64_t ldc, int64_t rows, int64_t cols, int flags);
+typedef void (*cc_dot_ukernel_f64)(int64_t kc, const double *restrict a, int64_t lda,
+                                   const double *restrict b, int64_t ldb, double *restrict c,
+                                   int64_t ldc, int64_t rows, int64_t cols, int flags);
+#define CC_DOT_NR 3
+
 /* Block sizes: MR x NR microtile; KC depth per packed block (an NR x KC B panel stays in L1);
  * MC rows of A per block (MC x KC in L2); NC columns of B per packed block (KC x NC in L2).
  * MC is a multiple of MR, NC of NR. */
@@ -32,11 +44,15 @@ struct cc_gemm_config_f32 {
     int mr, nr, kc, mc, nc;
     cc_gemm_ukernel_f32 kernel;
     const char *name;
+    int dot_mr, dot_kw; /* dot kernel: rows of its tile, depth granularity (vector width) */
+    cc_dot_ukernel_f32 dot_kernel;
 };
 struct cc_gemm_config_f64 {
     int mr, nr, kc, mc, nc;
     cc_gemm_ukernel_f64 kernel;
     const char *name;
+    int dot_mr, dot_kw;
+    cc_dot_ukernel_f64 dot_kernel;
 };
 
 /* The table entry of the active ISA (cc_active_isa()). */
@@ -59,5 +75,17 @@ void cc_f32_gemm_12x32__avx512(int64_t kc, const float *restrict a, const float 
 void cc_f64_gemm_12x16__avx512(int64_t kc, const double *restrict a, const double *restrict b,
                                double *restrict c, int64_t ldc, const double *restrict bias,
                                int flags);
+
+
+#define CC_DECLARE_DOT(name, T)                                                                  \
+    void name(int64_t kc, const T *restrict a, int64_t lda, const T *restrict b, int64_t ldb,    \
+              T *restrict c, int64_t ldc, int64_t rows, int64_t cols, int flags);
+CC_DECLARE_DOT(cc_f32_dot_4x3__scalar, float)
+CC_DECLARE_DOT(cc_f64_dot_4x3__scalar, double)
+CC_DECLARE_DOT(cc_f32_dot_4x3__avx2, float)
+CC_DECLARE_DOT(cc_f64_dot_4x3__avx2, double)
+CC_DECLARE_DOT(cc_f32_dot_8x3__avx512, float)
+CC_DECLARE_DOT(cc_f64_dot_8x3__avx512, double)
+#undef CC_DECLARE_DOT
 
 #endif
