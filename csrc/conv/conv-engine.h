@@ -93,6 +93,9 @@ int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const
     const int64_t krs = cg * geo->r * geo->s, pq = geo->p * geo->q, hw = geo->h * geo->w;
     const int64_t m_pad = round_up(kg, mr), m_panels = m_pad / mr;
     const struct im_view view = image_view(geo);
+    /* The image itself is the B matrix (1x1, stride 1, no padding): copy, no gather. */
+    const int plain = view.h == 1 && view.p == 1 && view.ph == 0 && view.r == 1 && view.s == 1 &&
+                      view.sw == 1 && view.pw == 0 && view.q == view.w;
     if (geo->n == 0 || pq == 0 || kg == 0)
         return 0;
 
@@ -151,7 +154,10 @@ int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const
                 const int64_t kc = min64(KC, krs - pc);
                 const int last = pc + kc >= krs;
                 const int flags = (pc > 0 ? CC_GEMM_ACCUMULATE : 0) | (last ? flags_last : 0);
-                pack_b_im2col(b_packed, xg, &view, pc, kc, j0, ncur, nr);
+                if (plain)
+                    pack_b_plain(b_packed, xg, hw, pc, kc, j0, ncur, nr);
+                else
+                    pack_b_im2col(b_packed, xg, &view, pc, kc, j0, ncur, nr);
                 for (int64_t ic = m0; ic < m1; ic += MC)
                     for (int64_t jr = 0; jr < ncur; jr += nr)
                         for (int64_t ir = ic; ir < min64(ic + MC, m1); ir += mr)
@@ -202,8 +208,6 @@ static int data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
     const int64_t rows_pad = round_up(cb * rs, mr);
     const struct im_view view = {geo->h, geo->w, geo->p, geo->q, geo->r, geo->s, geo->stride_h,
                                  geo->stride_w, geo->pad_h, geo->pad_w, geo->dil_h, geo->dil_w};
-    /* dY[n, g] as a 1x1 convolution's image: Kg planes of one row of PQ pixels. */
-    const struct im_view dy_view = {1, pq, 1, pq, 1, 1, 1, 1, 0, 0, 1, 1};
 
     CC_T *a_packed = alloc64((size_t)(G * blocks * rows_pad * max64(kg, 1)) * sizeof(CC_T));
     if (!a_packed)
@@ -246,7 +250,7 @@ static int data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
                 const int64_t ncur = min64(ld, pq - j0);
                 for (int64_t pc = 0; pc < kg; pc += KC) {
                     const int64_t kc = min64(KC, kg - pc);
-                    pack_b_im2col(b_packed, dy, &dy_view, pc, kc, j0, ncur, nr);
+                    pack_b_plain(b_packed, dy, pq, pc, kc, j0, ncur, nr);
                     /* dcols has ld >= round_up(ncur, NR) columns and rows_pad rows, and the
                      * packed operands are zero-padded: every tile is a full one. */
                     for (int64_t jr = 0; jr < ncur; jr += nr)

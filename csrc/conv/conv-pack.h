@@ -113,6 +113,28 @@ static inline void copy_run(CC_T *restrict d, const CC_T *restrict src, int64_t 
         d[u] = src[u];
 }
 
+/* B block of a plain row-major matrix (rows [k0, k0 + kc), columns [j0, j0 + nc), row stride
+ * ld) into NR-column panels [panel][kc][nr]: dY for the data gradient, and the image itself for
+ * a 1x1 stride-1 unpadded convolution. Whole panels are fixed-size copies. */
+static void pack_b_plain(CC_T *restrict dst, const CC_T *restrict src, int64_t ld, int64_t k0,
+                         int64_t kc, int64_t j0, int64_t nc, int64_t nr)
+{
+    const int64_t full = nc / nr * nr, panel = kc * nr;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const CC_T *restrict row = src + (k0 + kk) * ld + j0;
+        CC_T *restrict drow = dst + kk * nr;
+        for (int64_t jj = 0; jj < full; jj += nr)
+            copy_run(drow + (jj / nr) * panel, row + jj, nr, nr);
+        if (full < nc) {
+            CC_T *restrict d = drow + (full / nr) * panel;
+            for (int64_t u = 0; u < nc - full; u++)
+                d[u] = row[full + u];
+            for (int64_t u = nc - full; u < nr; u++)
+                d[u] = 0;
+        }
+    }
+}
+
 /* B block of the forward GEMM: cols(X) rows [k0, k0 + kc) x pixels [j0, j0 + nc) of one image
  * (x: its C/G channel planes), into NR-column panels [panel][kc][nr]; nc <= max_nc. */
 static void pack_b_im2col(CC_T *restrict dst, const CC_T *restrict x, const struct im_view *v,
