@@ -270,10 +270,13 @@ static int data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
 
 /* grad_weight with the dot microkernel: dW[g] (Kg x KRS) = sum over depth t (every image's
  * pixels, in order) of dY[t] . cols(X)[t]^T; both operands are packed as rows contiguous along
- * t (a plain copy for dY, the im2col row packer for X), no transposition. Per item (group,
- * block of dW columns, block of dW rows) the depth runs over every image and pixel in KC blocks
- * that may span images: items own disjoint blocks of dW and every element's summation order is
- * fixed, whatever the thread count. */
+ * t (a plain copy for dY, the im2col row packer for X), no transposition. Work items: (depth
+ * chunk, group, block of dW columns, block of dW rows); within an item the depth runs in order
+ * in KC blocks that may span images. A small dW with a long depth (first layers, small images)
+ * is split into D depth chunks with partial dWs summed in chunk order afterwards; D depends on
+ * the shape only, so every element's summation order is fixed whatever the thread count. */
+#define DW_PARTIAL_MAX_ELEMENTS 16384 /* 64 KB of float32 per chunk */
+#define DW_MAX_CHUNKS 8
 static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
                        const struct cc_conv_geometry *geo, int n_threads)
 {
@@ -289,17 +292,27 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
         return 0;
     }
 
+    const int64_t dw_size = geo->k * krs;
+    const int64_t chunks = dw_size <= DW_PARTIAL_MAX_ELEMENTS
+                               ? clamp64(depth / (4 * KC), 1, DW_MAX_CHUNKS) : 1;
+    const int64_t chunk_depth = ceil_div(depth, chunks);
     int64_t ncw = cfg->nc / dnr * dnr;
-    if (G * ceil_div(krs, ncw) < 2 * (int64_t)n_threads) {
-        const int64_t blocks = ceil_div(2 * (int64_t)n_threads, G);
+    if (chunks * G * ceil_div(krs, ncw) < 2 * (int64_t)n_threads) {
+        const int64_t blocks = ceil_div(2 * (int64_t)n_threads, chunks * G);
         ncw = clamp64(round_up(ceil_div(krs, blocks), dnr), dnr, ncw);
     }
     const int64_t col_blocks = ceil_div(krs, ncw), m_panels = ceil_div(kg, dmr);
     int64_t row_blocks = 1;
-    if (G * col_blocks < n_threads)
-        row_blocks = min64(m_panels, ceil_div(n_threads, G * col_blocks));
+    if (chunks * G * col_blocks < n_threads)
+        row_blocks = min64(m_panels, ceil_div(n_threads, chunks * G * col_blocks));
     const int64_t panels_per_block = ceil_div(m_panels, row_blocks);
-    const int64_t items = G * col_blocks * row_blocks;
+    const int64_t items = chunks * G * col_blocks * row_blocks;
+    CC_T *partials = NULL;
+    if (chunks > 1) {
+        partials = alloc64((size_t)(chunks * dw_size) * sizeof(CC_T));
+        if (!partials)
+            return -1;
+    }
     const double flops = 2.0 * (double)(depth * geo->k) * (double)krs;
     const int nt = threads_for(items, flops, n_threads);
     const int64_t ld = round_up(min64(KC, depth), kw);
@@ -319,16 +332,23 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
             if (!b_rows)
                 continue;
             const int64_t rb = item % row_blocks, cb = (item / row_blocks) % col_blocks;
-            const int64_t g = item / (row_blocks * col_blocks);
+            const int64_t g = (item / (row_blocks * col_blocks)) % G;
+            const int64_t chunk = item / (row_blocks * col_blocks * G);
             const int64_t j0 = cb * ncw, ncur = min64(ncw, krs - j0);
             const int64_t m0 = rb * panels_per_block * dmr;
             const int64_t m1 = min64(kg, m0 + panels_per_block * dmr);
+            const int64_t d0 = chunk * chunk_depth, d1 = min64(depth, d0 + chunk_depth);
+            CC_T *dw = (partials ? partials + chunk * dw_size : grad_w) + g * kg * krs + j0;
             if (m0 >= m1)
                 continue;
-            CC_T *dw = grad_w + g * kg * krs + j0;
-            for (int64_t t0 = 0; t0 < depth; t0 += KC) {
-                const int64_t kc = min64(KC, depth - t0), kcp = round_up(kc, kw);
-                const int flags = t0 > 0 ? CC_GEMM_ACCUMULATE : 0;
+            if (d0 >= d1) { /* an empty chunk contributes zeros */
+                for (int64_t i = m0; i < m1; i++)
+                    memset(dw + i * krs, 0, (size_t)ncur * sizeof(CC_T));
+                continue;
+            }
+            for (int64_t t0 = d0; t0 < d1; t0 += KC) {
+                const int64_t kc = min64(KC, d1 - t0), kcp = round_up(kc, kw);
+                const int flags = t0 > d0 ? CC_GEMM_ACCUMULATE : 0;
                 for (int64_t t = t0; t < t0 + kc;) { /* the images this depth block spans */
                     const int64_t n = t / pq, ti = t % pq, tn = min64(pq - ti, t0 + kc - t);
                     pack_rows_im2col(b_rows + (t - t0), kcp, x + (n * geo->c + g * cg) * hw,
@@ -356,6 +376,17 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
             }
         }
         free(b_rows);
+    }
+    if (partials) {
+        const int nt_sum = threads_for(dw_size, (double)(chunks * dw_size), n_threads);
+#pragma omp parallel for schedule(static) num_threads(nt_sum)
+        for (int64_t i = 0; i < dw_size; i++) {
+            CC_T sum = partials[i];
+            for (int64_t chunk = 1; chunk < chunks; chunk++)
+                sum += partials[chunk * dw_size + i];
+            grad_w[i] = sum;
+        }
+        free(partials);
     }
     return failed ? -1 : 0;
 }
