@@ -169,6 +169,10 @@ def test_tile_edges(isa, dtype):
     dict(n=1, c=1, k=32, hw=(28, 28), rs=(5, 5), padding=2),                 # lenet-c1
     dict(n=3, c=16, k=8, hw=(6, 7), rs=(1, 1)),                              # 1x1 stride 1
     dict(n=2, c=8, k=8, hw=(7, 7), rs=(1, 1), stride=2),                     # 1x1 stride 2
+    # stride 1, output as wide as the input: the shifted-copy packer; > NC pixels, so blocks
+    # start mid-row
+    dict(n=1, c=3, k=7, hw=(20, 21), rs=(3, 3), padding=1),
+    dict(n=2, c=2, k=5, hw=(17, 19), rs=(5, 5), padding=(1, 4), dilation=(1, 2)),
     dict(n=1, c=2, k=3, hw=(1, 1), rs=(1, 1)),                               # a single pixel
     dict(n=1, c=2, k=3, hw=(1, 1), rs=(3, 3), padding=1),
 ])

@@ -96,6 +96,9 @@ int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const
     /* The image itself is the B matrix (1x1, stride 1, no padding): copy, no gather. */
     const int plain = view.h == 1 && view.p == 1 && view.ph == 0 && view.r == 1 && view.s == 1 &&
                       view.sw == 1 && view.pw == 0 && view.q == view.w;
+    const int same_width = !plain && geo->stride_h == 1 && geo->stride_w == 1 &&
+                           geo->q == geo->w && geo->pad_w < geo->w &&
+                           (geo->s - 1) * geo->dil_w - geo->pad_w < geo->w;
     if (geo->n == 0 || pq == 0 || kg == 0)
         return 0;
 
@@ -156,6 +159,8 @@ int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const
                 const int flags = (pc > 0 ? CC_GEMM_ACCUMULATE : 0) | (last ? flags_last : 0);
                 if (plain)
                     pack_b_plain(b_packed, xg, hw, pc, kc, j0, ncur, nr);
+                else if (same_width)
+                    pack_b_same_width(b_packed, xg, &view, pc, kc, j0, ncur, nr);
                 else
                     pack_b_im2col(b_packed, xg, &view, pc, kc, j0, ncur, nr);
                 for (int64_t ic = m0; ic < m1; ic += MC)

@@ -135,6 +135,52 @@ static void pack_b_plain(CC_T *restrict dst, const CC_T *restrict src, int64_t l
     }
 }
 
+/* Stride 1 with Q == W (the usual "same" padding): output pixel j = p*W + q reads input pixel
+ * j + shift, shift = (r*dh - ph)*W + s*dw - pw, the same for every pixel. So a packed row is a
+ * shifted copy of the flattened plane (zeros outside it, i.e. the top/bottom padding), and
+ * only the |s*dw - pw| columns of each row that would wrap into the neighbouring row are
+ * zeroed afterwards. Caller guarantees stride 1, q == w and |s*dw - pw| < w for every s. */
+static void pack_b_same_width(CC_T *restrict dst, const CC_T *restrict x,
+                              const struct im_view *v, int64_t k0, int64_t kc, int64_t j0,
+                              int64_t nc, int64_t nr)
+{
+    const int64_t hw = v->h * v->w, rs = v->r * v->s, panel = kc * nr;
+    const int64_t nc_pad = round_up(nc, nr), j_end = j0 + nc;
+    const int64_t p_first = j0 / v->w, p_last = (j_end - 1) / v->w;
+    int64_t c = k0 / rs, r = (k0 % rs) / v->s, s = k0 % v->s;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const CC_T *restrict plane = x + c * hw;
+        const int64_t col_shift = s * v->dw - v->pw;
+        const int64_t shift = (r * v->dh - v->ph) * v->w + col_shift;
+        const int64_t lo = clamp64(-shift, j0, j_end), hi = clamp64(hw - shift, lo, j_end);
+        CC_T *restrict drow = dst + kk * nr;
+        for (int64_t jj = 0; jj < nc_pad; jj += nr) {
+            CC_T *restrict d = drow + (jj / nr) * panel;
+            const int64_t a = j0 + jj;
+            if (a >= lo && a + nr <= hi) {
+                copy_run(d, plane + a + shift, nr, nr);
+            } else {
+                for (int64_t u = 0; u < nr; u++)
+                    d[u] = (a + u >= lo && a + u < hi) ? plane[a + u + shift] : 0;
+            }
+        }
+        if (col_shift != 0) { /* the columns that wrapped into the next or previous row */
+            const int64_t q0 = col_shift < 0 ? 0 : v->w - col_shift;
+            const int64_t q1 = col_shift < 0 ? -col_shift : v->w;
+            for (int64_t p = p_first; p <= p_last; p++)
+                for (int64_t j = max64(p * v->w + q0, j0); j < min64(p * v->w + q1, j_end); j++)
+                    drow[((j - j0) / nr) * panel + (j - j0) % nr] = 0;
+        }
+        if (++s == v->s) {
+            s = 0;
+            if (++r == v->r) {
+                r = 0;
+                c++;
+            }
+        }
+    }
+}
+
 /* B block of the forward GEMM: cols(X) rows [k0, k0 + kc) x pixels [j0, j0 + nc) of one image
  * (x: its C/G channel planes), into NR-column panels [panel][kc][nr]; nc <= max_nc. */
 static void pack_b_im2col(CC_T *restrict dst, const CC_T *restrict x, const struct im_view *v,
