@@ -173,6 +173,9 @@ def test_tile_edges(isa, dtype):
     # start mid-row
     dict(n=1, c=3, k=7, hw=(20, 21), rs=(3, 3), padding=1),
     dict(n=2, c=2, k=5, hw=(17, 19), rs=(5, 5), padding=(1, 4), dilation=(1, 2)),
+    # data gradient as a flipped forward conv (stride 1, C/G >= 16), and its col2im fallback
+    dict(n=2, c=32, k=8, hw=(7, 9), rs=(3, 2), padding=(1, 0), dilation=(2, 1), groups=2),
+    dict(n=1, c=16, k=4, hw=(6, 6), rs=(3, 3), padding=3),
     dict(n=1, c=2, k=3, hw=(1, 1), rs=(1, 1)),                               # a single pixel
     dict(n=1, c=2, k=3, hw=(1, 1), rs=(3, 3), padding=1),
 ])

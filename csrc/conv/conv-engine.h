@@ -396,6 +396,40 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
     return failed ? -1 : 0;
 }
 
+/* grad_x of a stride-1 convolution as a forward convolution of dY with the flipped, transposed
+ * weights W'[g, c, k, r, s] = W[g, k, c, R-1-r, S-1-s] and padding d*(R-1) - p: the forward
+ * engine's long depth (Kg*R*S) and no scatter beat the col2im path once C/G is large enough
+ * to fill the microkernel's rows (measured: resnet20/vgg shapes). */
+#define FLIP_MIN_CHANNELS 16
+static int flipped_data_grad_applies(const struct cc_conv_geometry *geo)
+{
+    return geo->stride_h == 1 && geo->stride_w == 1 && geo->c / geo->groups >= FLIP_MIN_CHANNELS &&
+           geo->pad_h <= geo->dil_h * (geo->r - 1) && geo->pad_w <= geo->dil_w * (geo->s - 1);
+}
+
+static int flipped_data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
+                             const struct cc_conv_geometry *geo, int n_threads)
+{
+    const int64_t G = geo->groups, cg = geo->c / G, kg = geo->k / G, rs = geo->r * geo->s;
+    CC_T *flipped = alloc64((size_t)(geo->k * cg * rs) * sizeof(CC_T));
+    if (!flipped)
+        return -1;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t k = 0; k < kg; k++)
+            for (int64_t c = 0; c < cg; c++)
+                for (int64_t i = 0; i < rs; i++)
+                    flipped[((g * cg + c) * kg + k) * rs + (rs - 1 - i)] =
+                        weight[((g * kg + k) * cg + c) * rs + i];
+    const struct cc_conv_geometry t = {
+        geo->n, geo->k, geo->c, geo->p, geo->q, geo->h, geo->w, geo->r, geo->s, 1, 1,
+        geo->dil_h * (geo->r - 1) - geo->pad_h, geo->dil_w * (geo->s - 1) - geo->pad_w,
+        geo->dil_h, geo->dil_w, G};
+    const int status = CC_NAME(cc_conv2d_forward)(grad_x, grad_y, flipped, NULL, CC_ACT_NONE, &t,
+                                                  n_threads);
+    free(flipped);
+    return status;
+}
+
 int CC_NAME(cc_conv2d_backward)(CC_T *grad_x, CC_T *grad_weight, CC_T *grad_bias,
                                 const CC_T *grad_y, const CC_T *x, const CC_T *weight,
                                 const struct cc_conv_geometry *geo, int n_threads)
@@ -404,7 +438,12 @@ int CC_NAME(cc_conv2d_backward)(CC_T *grad_x, CC_T *grad_weight, CC_T *grad_bias
         bias_grad(grad_bias, grad_y, geo, n_threads);
     if (grad_weight && weight_grad(grad_weight, grad_y, x, geo, n_threads) != 0)
         return -1;
-    if (grad_x && data_grad(grad_x, grad_y, weight, geo, n_threads) != 0)
-        return -1;
+    if (grad_x) {
+        const int status = flipped_data_grad_applies(geo)
+                               ? flipped_data_grad(grad_x, grad_y, weight, geo, n_threads)
+                               : data_grad(grad_x, grad_y, weight, geo, n_threads);
+        if (status != 0)
+            return -1;
+    }
     return 0;
 }
