@@ -81,6 +81,13 @@ static struct im_view image_view(const struct cc_conv_geometry *g)
     return v;
 }
 
+/* Stride 1 and Q == W, every column shift |s*dw - pw| < W: the shifted-copy packers apply. */
+static int is_same_width(const struct cc_conv_geometry *g)
+{
+    return g->stride_h == 1 && g->stride_w == 1 && g->q == g->w && g->pad_w < g->w &&
+           (g->s - 1) * g->dil_w - g->pad_w < g->w;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Forward: y = act(conv(x, w) + bias).                                                        */
 
@@ -96,9 +103,7 @@ int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const
     /* The image itself is the B matrix (1x1, stride 1, no padding): copy, no gather. */
     const int plain = view.h == 1 && view.p == 1 && view.ph == 0 && view.r == 1 && view.s == 1 &&
                       view.sw == 1 && view.pw == 0 && view.q == view.w;
-    const int same_width = !plain && geo->stride_h == 1 && geo->stride_w == 1 &&
-                           geo->q == geo->w && geo->pad_w < geo->w &&
-                           (geo->s - 1) * geo->dil_w - geo->pad_w < geo->w;
+    const int same_width = !plain && is_same_width(geo);
     if (geo->n == 0 || pq == 0 || kg == 0)
         return 0;
 
@@ -292,6 +297,7 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
     const int64_t krs = cg * geo->r * geo->s, pq = geo->p * geo->q, hw = geo->h * geo->w;
     const int64_t depth = geo->n * pq;
     const struct im_view view = image_view(geo);
+    const int same_width = view.h == geo->h && is_same_width(geo); /* (not the 1x1 view) */
     if (depth == 0) {
         memset(grad_w, 0, (size_t)(geo->k * krs) * sizeof(CC_T));
         return 0;
@@ -357,7 +363,7 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
                 for (int64_t t = t0; t < t0 + kc;) { /* the images this depth block spans */
                     const int64_t n = t / pq, ti = t % pq, tn = min64(pq - ti, t0 + kc - t);
                     pack_rows_im2col(b_rows + (t - t0), kcp, x + (n * geo->c + g * cg) * hw,
-                                     &view, j0, ncur, ti, tn);
+                                     &view, j0, ncur, ti, tn, same_width);
                     t += tn;
                 }
                 zero_pad_rows(b_rows, kcp, ncur, kc, round_up(ncur, dnr));

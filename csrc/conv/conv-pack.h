@@ -222,21 +222,38 @@ static void pack_b_im2col(CC_T *restrict dst, const CC_T *restrict x, const stru
 }
 
 /* Rows [k0, k0 + rows) of cols(X) over pixels [t0, t0 + tn) of one image, row-major:
- * dst[kk * ld + (t - t0)] (the weight gradient's B^T operand: contiguous along the pixels). */
+ * dst[kk * ld + (t - t0)] (the weight gradient's B^T operand: contiguous along the pixels).
+ * same_width: the conditions of pack_b_same_width hold. */
 static void pack_rows_im2col(CC_T *restrict dst, int64_t ld, const CC_T *restrict x,
                              const struct im_view *v, int64_t k0, int64_t rows, int64_t t0,
-                             int64_t tn)
+                             int64_t tn, int same_width)
 {
     struct pixel_run runs[CC_MAX_RUNS(CC_GEMM_MAX_NC)];
-    const int64_t n_runs = pixel_runs(runs, v, t0, tn, 0, 0);
-    const int64_t hw = v->h * v->w, rs = v->r * v->s;
+    const int64_t n_runs = same_width ? 0 : pixel_runs(runs, v, t0, tn, 0, 0);
+    const int64_t hw = v->h * v->w, rs = v->r * v->s, t_end = t0 + tn;
     int64_t c = k0 / rs, r = (k0 % rs) / v->s, s = k0 % v->s;
     for (int64_t kk = 0; kk < rows; kk++) {
         const CC_T *restrict plane = x + c * hw;
         const int64_t off_h = r * v->dh - v->ph, off_w = s * v->dw - v->pw;
+        CC_T *restrict drow = dst + kk * ld;
+        if (same_width) { /* see pack_b_same_width: a shifted copy, wrapped columns zeroed */
+            const int64_t shift = off_h * v->w + off_w;
+            const int64_t lo = clamp64(-shift, t0, t_end), hi = clamp64(hw - shift, lo, t_end);
+            for (int64_t t = t0; t < lo; t++)
+                drow[t - t0] = 0;
+            for (int64_t t = lo; t < hi; t++)
+                drow[t - t0] = plane[t + shift];
+            for (int64_t t = hi; t < t_end; t++)
+                drow[t - t0] = 0;
+            if (off_w != 0) {
+                const int64_t q0 = off_w < 0 ? 0 : v->w - off_w, q1 = off_w < 0 ? -off_w : v->w;
+                for (int64_t p = t0 / v->w; p <= (t_end - 1) / v->w; p++)
+                    for (int64_t t = max64(p * v->w + q0, t0); t < min64(p * v->w + q1, t_end); t++)
+                        drow[t - t0] = 0;
+            }
+        }
         int64_t q_lo, q_hi;
         valid_q_range(v, off_w, &q_lo, &q_hi);
-        CC_T *restrict drow = dst + kk * ld;
         for (int64_t i = 0; i < n_runs; i++) {
             const struct pixel_run run = runs[i];
             const int64_t ih = run.p * v->sh + off_h;
