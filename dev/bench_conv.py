@@ -2,7 +2,8 @@
 
 python dev/bench_conv.py [--threads 2] [--shapes lenet-c1,vgg-28] [--reps 7] [--mode fwd,fwdbwd]
 Per shape: warm-up, then `reps` rounds of (torch, convcore) alternating; medians; GF/s with
-2*N*K*P*Q*C*R*S/groups flops forward (x3 forward+backward); ratio = torch time / ours.
+2*N*K*P*Q*C*R*S/groups flops forward (x3 forward+backward); ratio = median over the rounds of
+torch time / ours (each round's two timings are adjacent, so they share the machine's load).
 """
 
 import argparse
@@ -43,6 +44,7 @@ def main():
     ap.add_argument("--mode", default="fwd,fwdbwd")
     ap.add_argument("--peak", type=float, default=124.0, help="GF/s of one core")
     ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--no-torch", action="store_true", help="time convcore only")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     convcore.set_num_threads(args.threads)
@@ -89,13 +91,14 @@ def main():
             inner = max(1, int(0.05 / max(1e-5, timed(ours, 1))))
             timed(ours, inner)
             timed(theirs, inner)
-            t_ours, t_torch = [], []
-            for _ in range(args.reps):
+            t_ours, t_torch, ratios = [], [], []
+            for _ in range(args.reps):  # adjacent pairs see about the same machine load
                 t_torch.append(timed(theirs, inner))
                 t_ours.append(timed(ours, inner))
+                ratios.append(t_torch[-1] / t_ours[-1])
             mo, mt = statistics.median(t_ours), statistics.median(t_torch)
             gf = mult * flops / mo / 1e9
-            ratio = mt / mo
+            ratio = statistics.median(ratios)
             geo[mode].append(ratio)
             print(f"{name:11s} {mode:7s} {mo * 1e3:8.2f} {mt * 1e3:8.2f} {gf:6.1f} "
                   f"{100 * gf / peak:5.1f}% {mult * flops / mt / 1e9:7.1f} {ratio:6.2f}",

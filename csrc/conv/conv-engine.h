@@ -6,19 +6,23 @@
  * Layout legend: N batch, C in-channels, K out-channels, H x W input, P x Q output, R x S filter,
  * G groups, Cg = C/G, Kg = K/G, KRS = Cg*R*S (GEMM depth of the forward), PQ = P*Q.
  *   forward       Y[n,g]  (Kg x PQ)   = W[g] (Kg x KRS) . cols(X[n,g]) (KRS x PQ)
- *   data grad     dcols   (KRS x PQ)  = W[g]^T . dY[n,g] (Kg x PQ), scattered (col2im) into dX
- *   weight grad   dW[g]   (Kg x KRS)  = sum_n dY[n,g] . cols(X[n,g])^T
+ *   data grad     stride 1, Cg >= 16: a forward conv of dY with flipped, transposed weights;
+ *                 else dcols (KRS x PQ) = W[g]^T . dY[n,g] (Kg x PQ), scattered (col2im) into dX
+ *   weight grad   dW[g]   (Kg x KRS)  = sum_n dY[n,g] . cols(X[n,g])^T  (dot microkernel)
  * Loops (BLIS): per work item (an image/group/pixel block, or a block of dW), for each depth
  * block of KC: pack B (KC x NC, per thread), then MC-row blocks of A, NR panels of B, MR panels
- * of A; the weights are packed once per call. Threads split work items (static schedule,
- * num_threads capped at the item count); every output element is summed in an order that does
- * not depend on the split, so 1 and n threads give bit-identical results.
+ * of A; the weights are packed once per call. B is packed straight from the image (conv-pack.h:
+ * a plain copy for 1x1 stride-1 unpadded convs, shifted copies for stride-1 "same-width" ones,
+ * the general gather otherwise). Threads split work items (static schedule, num_threads capped
+ * at the item count and at ~1 MFLOP per thread); every output element is summed in an order that
+ * does not depend on the split, so 1 and n threads give bit-identical results.
  *
- * Workspace: per call, the packed weights (about the size of the weights: G * round_up(Kg, MR)
- * * KRS elements, or G * ceil(Cg / cb) * round_up(cb*R*S, MR) * Kg for the data gradient);
- * per thread at most KC*NC + round_up(max(MC, R*S), MR) * max(KC, NC) + MR*NR elements
- * (84 K floats = 336 KB for float32 AVX2 with R*S <= 72), independent of N and of the image
- * size; small problems allocate only what their blocks need.
+ * Workspace. Per thread, at most KC*(NC+2) + round_up(max(MC, R*S), MR)*max(KC, NC) + MR*NR
+ * elements on the heap (85 K floats = 340 KB for float32 AVX2 when R*S <= 72) plus a 16 KB
+ * table on the stack, independent of N and of the image size (small problems allocate only
+ * what their blocks need). Per call: the packed weights (the weights' size rounded up to MR
+ * rows; also the flipped weights for the data gradient) and, for small weight gradients, at
+ * most 8 partial dW (<= 8 * 16 K elements).
  */
 #include <stdlib.h>
 #include <string.h>
