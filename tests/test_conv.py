@@ -99,6 +99,16 @@ def test_random_sweep_vs_reference(isa, dtype):
 def test_random_sweep_vs_torch(isa):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)
+    # torch's thread pool costs ~0.1 s per tiny call on a busy machine; one thread is enough
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch_sweep(torch, rng, isa)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def torch_sweep(torch, rng, isa):
     for i in range(60):
         n, c, k, hw, rs, stride, padding, dilation, groups = random_config(rng)
         x, w, b, hyper = make_case(rng, n, c, k, hw, rs, stride, padding, dilation, groups)
