@@ -296,7 +296,9 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
 {
     const CC_CONFIG *cfg = CC_GET_CONFIG();
     const int64_t dmr = cfg->dot_mr, dnr = CC_DOT_NR, kw = cfg->dot_kw;
-    const int64_t KC = cfg->kc, MC = cfg->mc;
+    /* Twice the GEMM's depth block, half its column block: the dot kernel's horizontal sums
+     * and C updates are paid once per depth block, and the B rows still fit L2. */
+    const int64_t KC = 2 * cfg->kc, MC = cfg->mc;
     const int64_t G = geo->groups, cg = geo->c / G, kg = geo->k / G;
     const int64_t krs = cg * geo->r * geo->s, pq = geo->p * geo->q, hw = geo->h * geo->w;
     const int64_t depth = geo->n * pq;
@@ -311,7 +313,7 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
     const int64_t chunks = dw_size <= DW_PARTIAL_MAX_ELEMENTS
                                ? clamp64(depth / (4 * KC), 1, DW_MAX_CHUNKS) : 1;
     const int64_t chunk_depth = ceil_div(depth, chunks);
-    int64_t ncw = cfg->nc / dnr * dnr;
+    int64_t ncw = cfg->nc / 2 / dnr * dnr;
     if (chunks * G * ceil_div(krs, ncw) < 2 * (int64_t)n_threads) {
         const int64_t blocks = ceil_div(2 * (int64_t)n_threads, chunks * G);
         ncw = clamp64(round_up(ceil_div(krs, blocks), dnr), dnr, ncw);
