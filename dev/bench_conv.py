@@ -7,6 +7,7 @@ torch time / ours (each round's two timings are adjacent, so they share the mach
 """
 
 import argparse
+import json
 import statistics
 import time
 
@@ -44,7 +45,7 @@ def main():
     ap.add_argument("--mode", default="fwd,fwdbwd")
     ap.add_argument("--peak", type=float, default=124.0, help="GF/s of one core")
     ap.add_argument("--dtype", default="float32")
-    ap.add_argument("--no-torch", action="store_true", help="time convcore only")
+    ap.add_argument("--json", help="append one JSON record per (shape, mode) to this file")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     convcore.set_num_threads(args.threads)
@@ -100,6 +101,11 @@ def main():
             gf = mult * flops / mo / 1e9
             ratio = statistics.median(ratios)
             geo[mode].append(ratio)
+            if args.json:
+                with open(args.json, "a") as f:
+                    f.write(json.dumps(dict(shape=name, mode=mode, threads=args.threads,
+                                            ours_ms=mo * 1e3, torch_ms=mt * 1e3, gflops=gf,
+                                            ratio=ratio, peak=peak)) + "\n")
             print(f"{name:11s} {mode:7s} {mo * 1e3:8.2f} {mt * 1e3:8.2f} {gf:6.1f} "
                   f"{100 * gf / peak:5.1f}% {mult * flops / mt / 1e9:7.1f} {ratio:6.2f}",
                   flush=True)

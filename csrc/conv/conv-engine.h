@@ -162,6 +162,8 @@ int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const
             const CC_T *xg = x + (n * geo->c + g * cg) * hw;
             CC_T *yg = y + (n * geo->k + g * kg) * pq + j0;
             const CC_T *ag = a_packed + g * m_pad * krs;
+            /* (Packing and using one NR panel at a time, to stay in L1 when Kg is small, was
+             * measured slower: the packer's per-row setup is then paid per panel.) */
             for (int64_t pc = 0; pc < krs; pc += KC) {
                 const int64_t kc = min64(KC, krs - pc);
                 const int last = pc + kc >= krs;

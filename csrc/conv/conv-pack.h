@@ -167,9 +167,17 @@ static void pack_b_same_width(CC_T *restrict dst, const CC_T *restrict x,
         if (col_shift != 0) { /* the columns that wrapped into the next or previous row */
             const int64_t q0 = col_shift < 0 ? 0 : v->w - col_shift;
             const int64_t q1 = col_shift < 0 ? -col_shift : v->w;
-            for (int64_t p = p_first; p <= p_last; p++)
-                for (int64_t j = max64(p * v->w + q0, j0); j < min64(p * v->w + q1, j_end); j++)
-                    drow[((j - j0) / nr) * panel + (j - j0) % nr] = 0;
+            for (int64_t p = p_first; p <= p_last; p++) {
+                const int64_t a = max64(p * v->w + q0, j0), b = min64(p * v->w + q1, j_end);
+                int64_t pnl = (a - j0) / nr, col = (a - j0) % nr; /* one division per row */
+                for (int64_t j = a; j < b; j++) {
+                    drow[pnl * panel + col] = 0;
+                    if (++col == nr) {
+                        col = 0;
+                        pnl++;
+                    }
+                }
+            }
         }
         if (++s == v->s) {
             s = 0;
