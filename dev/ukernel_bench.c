@@ -1,6 +1,8 @@
 #define _POSIX_C_SOURCE 199309L
 /* GF/s of the GEMM microkernels on cache-resident packed panels, in thread CPU time (robust to
- * other processes sharing the cores). Build: see dev/README-like comment in bench_conv.py. */
+ * other processes sharing the cores). Build from the repo root:
+ *   gcc -O3 -std=c11 -mavx2 -mfma -Icsrc dev/ukernel_bench.c csrc/gemm/f32-gemm-6x16-avx2.c \
+ *       csrc/gemm/f64-gemm-6x8-avx2.c -o /tmp/ukb */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
