@@ -82,6 +82,7 @@ class BuildWithKernels(build_ext):
                                                    recursive=True))
         for ext in self.extensions:
             ext.extra_objects = objects
+            ext.depends = ext.depends + objects  # relink when any kernel object changed
             ext.extra_compile_args = ["-O3", "-Wno-unused-function"] + openmp + extra
             ext.extra_link_args = openmp + extra
             ext.define_macros = macros
