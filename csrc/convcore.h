@@ -9,5 +9,6 @@
 #include "norm/norm.h"
 #include "pool/pool.h"
 #include "conv/conv.h"
+#include "bench/bench.h"
 
 #endif
