@@ -11,6 +11,7 @@ reference is too slow are then checked against it once but not timed against it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Any, Dict, List, Sequence
@@ -21,6 +22,19 @@ from .memory import conv_extra_memory
 from .peak import peak_report
 from .runner import BenchMismatch, Settings, ThreadScope, progress, run_case
 from .train import convcore_nn
+
+
+def _load_note(cores: int) -> str | None:
+    """A warning when other processes keep the cores busy (1-minute load average)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+    if load > 0.5 * cores:
+        return (f"load average {load:.1f} on {cores} cores before the run: other processes "
+                "compete for the cores; multi-threaded timings (OpenMP barriers wait for "
+                "descheduled threads) are the least reliable")
+    return None
 
 
 def _shapes_for(op: str, shapes: Sequence[str] | None) -> List[str] | None:
@@ -62,6 +76,9 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
         "min_sample_s": settings.min_sample_s, "max_case_s": settings.max_case_s, "quick": quick,
     }, rep.machine_info(threads), peak_report(threads, quick))
     notes += report["peak"]["notes"]
+    load = _load_note(report["machine"]["cores"])
+    if load:
+        notes.append(load)
     report["notes"] += notes
     for note in notes:
         progress(f"bench: note: {note}")

@@ -37,6 +37,7 @@ def machine_info(thread_counts: Iterable[int]) -> Dict[str, Any]:
         "isas_available": info["isas_available"], "isas_compiled": info["isas_compiled"],
         "cores": info["cores"], "threads": list(thread_counts), "openmp": info["openmp"],
         "compiler": info["compiler"], "l3_bytes": L3_BYTES, "platform": platform.platform(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
 
 

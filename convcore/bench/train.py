@@ -7,8 +7,10 @@ torch's), so both start from identical weights. The "reference" implementation i
 convcore model run on ``convcore.reference`` (``convcore.nn.use_backend("reference")``).
 
 The check, before timing: with dropout off, one training-mode forward and backward must give the
-same logits, loss and parameter gradients as the oracle (Adam's first step is ~lr * sign(grad),
-which would amplify rounding of near-zero gradients, so the gradients are compared instead).
+same logits, loss and parameter gradients as the oracle, within 2 % relative L2 error (Adam's first
+step is ~lr * sign(grad), which would amplify rounding of near-zero gradients, so the gradients
+are compared instead; float32 rounding through six conv+BN layers reaches ~0.6 % on cifar-vgg).
+Inference is checked on its eval-mode logits.
 """
 
 from __future__ import annotations
@@ -174,9 +176,24 @@ def _torch_runner(name: str, variant: str, dropout: bool = True):
     return build
 
 
-def _max_rel_err(a: np.ndarray, b: np.ndarray) -> float:
-    scale = float(np.max(np.abs(b))) if b.size else 0.0
-    return float(np.max(np.abs(a - b))) / max(scale, 1e-30) if a.size else 0.0
+def _errors(got: Dict[str, Any], want: Dict[str, Any]) -> Dict[str, float]:
+    """Relative L2 error per output, ||got - want|| / ||want||.
+
+    L2, not max-abs: a pre-activation within rounding of 0 may flip one ReLU or max-pool choice
+    and move a few gradient entries, which is not a bug. The denominator has a floor of 1e-4 x
+    the largest gradient norm, because the gradient of a conv bias followed by batch norm is 0
+    up to rounding (the norm removes it) and its relative error would be noise over noise.
+    """
+    norms = {k: float(np.linalg.norm(np.asarray(want[k], np.float64))) for k in want}
+    floor = 1e-4 * max((v for k, v in norms.items() if k.startswith("grad")), default=0.0)
+    out = {}
+    for k in got:
+        a, b = np.asarray(got[k], np.float64), np.asarray(want[k], np.float64)
+        if a.shape != b.shape or not np.all(np.isfinite(a)):
+            out[k] = float("inf")
+            continue
+        out[k] = float(np.linalg.norm(a - b)) / max(norms[k], floor, 1e-30)
+    return out
 
 
 def _gradient_check(name: str, make_inputs) -> Callable[[str], Dict[str, float]]:
@@ -212,8 +229,7 @@ def _gradient_check(name: str, make_inputs) -> Callable[[str], Dict[str, float]]
             want.update({"grad " + k: p.grad for k, p in ref.named_parameters()})
         if set(got) != set(want):
             raise AssertionError(f"{name}: outputs differ: {sorted(got)} vs {sorted(want)}")
-        return {k: _max_rel_err(np.asarray(got[k], np.float64), np.asarray(want[k], np.float64))
-                for k in got}
+        return _errors(got, want)
     return check
 
 
@@ -226,7 +242,9 @@ def train_cases(names: Sequence[str]) -> List[Case]:
                         "reference": _convcore_runner(name, variant, "reference"),
                         "torch": _torch_runner(name, variant)}
             make = _inputs(name)
+            # infer: the runner compares the eval-mode logits; step: the gradient check above
+            check = _gradient_check(name, make) if variant == "step" else None
             cases.append(Case("train", "model", name, variant, "img/s", float(BATCH), make,
-                              builders, outputs=("logits",), rtol=2e-3,
-                              reference_ok=REFERENCE_OK[name], check=_gradient_check(name, make)))
+                              builders, outputs=("logits",), rtol=2e-2 if check else 2e-3,
+                              reference_ok=REFERENCE_OK[name], check=check))
     return cases
