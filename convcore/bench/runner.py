@@ -157,15 +157,19 @@ def _l3_bytes() -> int:
 
 
 L3_BYTES = _l3_bytes()
+MAX_RING = 64
 
 
 def input_ring(case: Case) -> List[Dict[str, Any]]:
-    """The input sets a case cycles through: one (hot) or copies totalling > 2x L3 (cold)."""
+    """The input sets a case cycles through: one (hot) or copies totalling > 2x L3 (cold).
+
+    At most MAX_RING copies: inputs so small that it would take more (the tiny smoke-test
+    shapes) can't be made cold this way anyway."""
     first = case.make_inputs(np.random.default_rng(case.seed))
     if case.cache != "cold":
         return [first]
     size = sum(v.nbytes for v in first.values() if isinstance(v, np.ndarray))
-    count = max(2, math.ceil(2 * L3_BYTES / max(size, 1)))
+    count = min(MAX_RING, max(2, math.ceil(2 * L3_BYTES / max(size, 1))))
     return [first] + [{k: (v.copy() if isinstance(v, np.ndarray) else v)
                        for k, v in first.items()} for _ in range(count - 1)]
 
