@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import Any, Dict, List, Sequence
 
 from . import cases as cases_mod
@@ -35,6 +36,16 @@ def _load_note(cores: int) -> str | None:
                 "compete for the cores; multi-threaded timings (OpenMP barriers wait for "
                 "descheduled threads) are the least reliable")
     return None
+
+
+def _memory_shapes(shapes: Sequence[str] | None) -> List[str]:
+    if shapes is None:
+        return list(cases_mod.DEFAULT_SHAPES["conv"])
+    return _shapes_for("conv", shapes) or []
+
+
+# Seconds one memory probe (a fresh Python process) takes, reserved out of the time budget.
+_PROBE_S = 2.0
 
 
 def _shapes_for(op: str, shapes: Sequence[str] | None) -> List[str] | None:
@@ -97,6 +108,9 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
 
     failures = []
     total, done = len(selected) * len(threads), 0
+    probes = (len(_memory_shapes(shapes)) * (1 + (compare_impl == "torch" and not quick))
+              if memory and "conv" in ops else 0)
+    deadline = time.perf_counter() + settings.budget_s - _PROBE_S * probes
     for case in selected:
         case_oracle = oracle if oracle in case.builders else "torch"
         timed = compare_impl if compare_impl in case.builders else None
@@ -106,9 +120,12 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
         for n in threads:
             done += 1
             label = f"[{done}/{total}] {case.id} threads={n}"
+            # Share what is left of the time budget among the cases left.
+            share = (deadline - time.perf_counter()) / (total - done + 1)
+            case_settings = replace(settings, max_case_s=max(0.5, min(settings.max_case_s, share)))
             try:
                 with ThreadScope(n, blas=n if timed == "reference" else 1):
-                    record = run_case(case, n, case_oracle, timed, settings)
+                    record = run_case(case, n, case_oracle, timed, case_settings)
             except BenchMismatch as err:
                 progress(f"bench: {label}: MISMATCH: {err}")
                 failures.append(str(err))
@@ -121,7 +138,7 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
 
     if memory and "conv" in ops:
         impls = ["convcore"] + (["torch"] if compare_impl == "torch" and not quick else [])
-        for name in _shapes_for("conv", shapes) or cases_mod.DEFAULT_SHAPES["conv"]:
+        for name in _memory_shapes(shapes):
             row: Dict[str, Any] = {"shape": name, "threads": max(threads)}
             for impl in impls:
                 progress(f"bench: memory of conv {name} ({impl}) in a fresh process...")

@@ -8,9 +8,10 @@ the process's resident-set high-water mark (Linux: VmHWM in /proc/self/status) i
   /proc/self/clear_refs``), makes the measured call, and reads the high-water mark again.
 
 extra = high-water growth during the call - the bytes of the results it returns (the results
-are the caller's, not workspace). A fresh process per shape and per call keeps earlier calls'
-freed-but-retained heap pages from hiding new ones. Pages touched count; address space reserved
-but never touched does not. Without /proc (not Linux) the figures are None.
+are the caller's, not workspace). Earlier calls' freed heap pages that malloc kept would hide new
+use, so each shape runs in a fresh process and glibc's ``malloc_trim(0)`` hands free pages back
+to the system before each measured call (forward, then backward). Pages touched count; address
+space reserved but never touched does not. Without /proc (not Linux) the figures are None.
 """
 
 from __future__ import annotations
@@ -24,8 +25,16 @@ from typing import Dict
 from .cases import ConvShape
 
 _SCRIPT = r"""
-import json, re, sys
+import ctypes, gc, json, re, sys
 import numpy as np
+
+try:
+    _libc = ctypes.CDLL("libc.so.6")
+    def trim():
+        _libc.malloc_trim(0)
+except (OSError, AttributeError):
+    def trim():
+        pass
 
 impl, n, c, k, h, w, r, stride, pad, groups, threads = sys.argv[1:]
 n, c, k, h, w, r, stride, pad, groups, threads = map(int, (n, c, k, h, w, r, stride, pad,
@@ -66,6 +75,8 @@ else:
 
 result = {}
 for name, call in (("fwd", fwd), ("bwd", bwd)):
+    gc.collect()
+    trim()
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     before = status("VmRSS")

@@ -39,6 +39,7 @@ class Settings:
     min_sample_s: float = 0.004
     max_case_s: float = 8.0      # a case whose rounds would take longer gets fewer rounds
     min_repeat: int = 5
+    budget_s: float = 270.0      # the whole run: cases get fewer rounds (and say so) to fit it
     # Pause before each sample when several threads run: an OpenMP runtime's idle threads spin
     # for a few ms after a parallel region (measured 2-5 ms of CPU for torch's and convcore's
     # libgomp), and would steal the cores from the next implementation's first calls.
@@ -47,7 +48,7 @@ class Settings:
     @classmethod
     def quick(cls, repeat: int | None = None) -> Settings:
         return cls(repeat=repeat or 5, warmup=1, min_sample_s=0.002, max_case_s=2.0,
-                   min_repeat=3, switch_gap_s=0.002)
+                   min_repeat=3, switch_gap_s=0.002, budget_s=90.0)
 
 
 @dataclass
