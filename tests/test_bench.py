@@ -171,6 +171,10 @@ def test_cli_rejects_bad_arguments():
         main(["--op", "conv", "--shapes", "nope", "--quick"])
     with pytest.raises(SystemExit, match="--threads"):
         main(["--op", "conv", "--shapes", "tiny", "--threads", "0"])
+    with pytest.raises(SystemExit):                    # argparse: unknown op
+        main(["--op", "conv,bogus"])
+    assert bench_cli._op_list("pool,norm") == ["pool", "norm"]
+    assert bench_cli._op_list("all") == ["conv", "pool", "norm", "pointwise", "train"]
 
 
 def test_plot_writes_a_png(tmp_path):

@@ -159,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m convcore bench",
         description="Interleaved A/B benchmark of convcore's ops against torch or the NumPy "
                     "reference: ms, GF/s or GB/s, %% of the measured FMA peak, ratios.")
-    p.add_argument("--op", default="all", choices=[*cases_mod.OPS, "all"])
+    p.add_argument("--op", default="all", type=_op_list, metavar="OP[,OP...]",
+                   help=f"{' | '.join(cases_mod.OPS)} | all (default), or a comma-separated list")
     p.add_argument("--shapes", default=None,
                    help="comma-separated shape names (default: every shape of the op); "
                         "'tiny' is a seconds-long smoke test")
@@ -175,6 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-memory", action="store_true",
                    help="skip the per-shape conv memory probe (fresh processes)")
     return p
+
+
+def _op_list(text: str) -> List[str]:
+    ops = [op.strip() for op in text.split(",") if op.strip()]
+    if ops == ["all"]:
+        return list(cases_mod.OPS)
+    unknown = [op for op in ops if op not in cases_mod.OPS]
+    if unknown or not ops:
+        raise argparse.ArgumentTypeError(
+            f"unknown op(s) {unknown or text!r}; expected {', '.join(cases_mod.OPS)} or all")
+    return ops
 
 
 def _int_list(text: str | None, name: str) -> List[int] | None:
@@ -193,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m convcore bench``; returns the exit status (1 on a mismatch)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    ops = list(cases_mod.OPS) if args.op == "all" else [args.op]
+    ops = args.op if isinstance(args.op, list) else _op_list(args.op)
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()] if args.shapes else None
     if args.repeat is not None and args.repeat < 1:
         raise SystemExit("--repeat: expected a positive integer")
