@@ -191,3 +191,21 @@ def test_plain_pytest_does_not_collect_the_benchmarks():
                          text=True, timeout=120)
     assert "tests/test_bench.py" in out.stdout
     assert "bench/" not in out.stdout.replace("tests/test_bench.py", "")
+
+
+def test_training_step_check_catches_a_wrong_gradient(monkeypatch):
+    pytest.importorskip("convcore.nn")
+    from convcore.bench.runner import check_case
+
+    step = next(c for c in select_cases("train", ["digits-cnn"]) if c.variant == "step")
+    errors = check_case(step, "reference", {})
+    assert "loss" in errors and any(k.startswith("grad 0.") for k in errors)
+    real = convcore.functional.conv2d_backward
+
+    def wrong_weight_gradient(*args, **kwargs):
+        gx, gw, gb = real(*args, **kwargs)
+        return gx, (None if gw is None else 2 * gw), gb
+
+    monkeypatch.setattr(convcore.functional, "conv2d_backward", wrong_weight_gradient)
+    with pytest.raises(BenchMismatch, match=r"digits-cnn/step: .*'grad \d\.weight'"):
+        check_case(step, "reference", {})
