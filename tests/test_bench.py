@@ -58,6 +58,8 @@ def test_cli_writes_json_with_every_sample(tmp_path, capsys):
         assert ours["min_ms"] <= ours["q1_ms"] <= ours["median_ms"] <= ours["q3_ms"]
         assert ours["median_ms"] == pytest.approx(float(np.median(ours["samples_ms"])))
         assert case["unit"] == "GF/s" and ours["rate"] > 0
+        peak = report["peak"]["gflops"][str(case["threads"])]
+        assert case["pct_peak"] == pytest.approx(100 * ours["rate"] / peak)
         assert max(case["check"]["errors"].values()) <= case["check"]["rtol"]
         compare = case["compare"]
         assert compare == report["settings"]["compare"]

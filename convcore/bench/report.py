@@ -71,7 +71,10 @@ def geomean(values: Iterable[float]) -> float | None:
 
 
 def summarise(report: Dict[str, Any]) -> None:
-    """Fill in the geometric means per op and thread count, and the thread scaling per case."""
+    """Fill in % of peak per case, the geometric means per op and thread count, and the thread
+    scaling per case."""
+    for rec in report["cases"]:
+        rec["pct_peak"] = percent_of_peak(rec, report["peak"])
     by_op: Dict[str, Dict[str, List[float]]] = {}
     for rec in report["cases"]:
         by_op.setdefault(rec["op"], {}).setdefault(str(rec["threads"]), []).append(rec["ratio"])
