@@ -65,6 +65,7 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
     """
     import convcore
 
+    start = time.perf_counter()
     torch = cases_mod.optional_torch()
     notes: List[str] = []
     if compare == "torch" and torch is None:
@@ -74,6 +75,7 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
     oracle = compare_impl or ("torch" if torch is not None else "reference")
     threads = list(threads or [convcore.get_num_threads()])
     settings = Settings.quick(repeat) if quick else Settings(repeat=repeat or 15)
+    run_end = start + settings.budget_s
     if shapes:
         unknown = [s for s in shapes if not any(s in cases_mod.known_shapes(op) for op in ops)]
         if unknown:
@@ -110,7 +112,7 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
     total, done = len(selected) * len(threads), 0
     probes = (len(_memory_shapes(shapes)) * (1 + (compare_impl == "torch" and not quick))
               if memory and "conv" in ops else 0)
-    deadline = time.perf_counter() + settings.budget_s - _PROBE_S * probes
+    deadline = run_end - _PROBE_S * probes
     for case in selected:
         case_oracle = oracle if oracle in case.builders else "torch"
         timed = compare_impl if compare_impl in case.builders else None
@@ -138,12 +140,8 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
 
     if memory and "conv" in ops:
         impls = ["convcore"] + (["torch"] if compare_impl == "torch" and not quick else [])
-        for name in _memory_shapes(shapes):
-            row: Dict[str, Any] = {"shape": name, "threads": max(threads)}
-            for impl in impls:
-                progress(f"bench: memory of conv {name} ({impl}) in a fresh process...")
-                row[impl] = conv_extra_memory(cases_mod.conv_shape(name), impl, max(threads))
-            report["memory"].append(row)
+        report["memory"] = _memory_rows(_memory_shapes(shapes), impls, max(threads),
+                                        run_end, report["notes"])
 
     rep.summarise(report)
     report["failures"] = failures
@@ -152,6 +150,26 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
         err.report = report
         raise err
     return report
+
+
+def _memory_rows(shapes: Sequence[str], impls: Sequence[str], threads: int, run_end: float,
+                 notes: List[str]) -> List[Dict[str, Any]]:
+    """Peak extra memory of conv2d / conv2d_backward per shape and implementation (None for
+    the probes the time budget no longer allows)."""
+    rows, skipped = [], []
+    for name in shapes:
+        row: Dict[str, Any] = {"shape": name, "threads": threads}
+        for impl in impls:
+            if time.perf_counter() > run_end:
+                row[impl] = None
+                skipped.append(f"{name} ({impl})")
+                continue
+            progress(f"bench: memory of conv {name} ({impl}) in a fresh process...")
+            row[impl] = conv_extra_memory(cases_mod.conv_shape(name), impl, threads)
+        rows.append(row)
+    if skipped:
+        notes.append("memory probes skipped, the time budget was spent: " + ", ".join(skipped))
+    return rows
 
 
 def build_parser() -> argparse.ArgumentParser:
