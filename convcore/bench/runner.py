@@ -38,7 +38,7 @@ class Settings:
     warmup: int = 2
     min_sample_s: float = 0.004
     max_case_s: float = 8.0      # a case whose rounds would take longer gets fewer rounds
-    min_repeat: int = 5
+    min_repeat: int = 3
     budget_s: float = 270.0      # the whole run: cases get fewer rounds (and say so) to fit it
     # Pause before each sample when several threads run: an OpenMP runtime's idle threads spin
     # for a few ms after a parallel region (measured 2-5 ms of CPU for torch's and convcore's
@@ -200,10 +200,12 @@ def time_interleaved(fns: Dict[str, Callable[[], Any]], settings: Settings, thre
     """Warm up, calibrate, then time every callable in turn for the rounds; returns the timings
     and a note when the rounds had to be cut to keep the case under settings.max_case_s."""
     gap = settings.switch_gap_s if threads > 1 else 0.0
-    per_call = {}
+    per_call: Dict[str, float] = {}
     for _ in range(max(1, settings.warmup)):
         for name, fn in fns.items():
             per_call[name] = _time_once(fn, 1)
+        if sum(per_call.values()) > 0.1 * settings.max_case_s:
+            break               # slow calls: one warm-up is enough, keep the time for rounds
     inner = {name: max(1, math.ceil(settings.min_sample_s / max(t, 1e-9)))
              for name, t in per_call.items()}
     round_s = sum(per_call[n] * inner[n] + gap for n in fns)
