@@ -176,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m convcore bench",
         description="Interleaved A/B benchmark of convcore's ops against torch or the NumPy "
-                    "reference: ms, GF/s or GB/s, %% of the measured FMA peak, ratios.")
+                    "reference: ms, GF/s or GB/s, % of the measured FMA peak, ratios.",
+        epilog="shapes: " + "; ".join(f"{op}: {', '.join(cases_mod.known_shapes(op))}"
+                                      for op in cases_mod.OPS))
     p.add_argument("--op", default="all", type=_op_list, metavar="OP[,OP...]",
                    help=f"{' | '.join(cases_mod.OPS)} | all (default), or a comma-separated list")
     p.add_argument("--shapes", default=None,
