@@ -1,6 +1,6 @@
 """``python -m convcore bench``: run the benchmark cases, print the table, write JSON and a plot.
 
-    python -m convcore bench [--op conv|pool|norm|pointwise|train|all] [--shapes NAME,...]
+    python -m convcore bench [--op conv|pool|norm|pointwise|train|all|OP,OP] [--shapes NAME,...]
         [--threads 1,2] [--json PATH] [--compare torch|reference|none] [--plot PATH]
         [--repeat N] [--quick] [--no-memory]
 
@@ -44,8 +44,8 @@ def _memory_shapes(shapes: Sequence[str] | None) -> List[str]:
     return _shapes_for("conv", shapes) or []
 
 
-# Seconds one memory probe (a fresh Python process) takes, reserved out of the time budget.
-_PROBE_S = 2.0
+# Share of the time budget each memory probe process may take at most.
+_PROBE_SHARE = 0.15
 
 
 def _shapes_for(op: str, shapes: Sequence[str] | None) -> List[str] | None:
@@ -108,11 +108,14 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
             continue
         selected += cases_mod.select_cases(op, names)
 
+    if memory and "conv" in ops and _memory_shapes(shapes):
+        # First, so that the cases' share of the budget absorbs a slow machine, not the probes.
+        impls = ["convcore"] + (["torch"] if compare_impl == "torch" else [])
+        report["memory"] = _memory_rows(_memory_shapes(shapes), impls, max(threads),
+                                        _PROBE_SHARE * settings.budget_s, report["notes"])
+
     failures = []
     total, done = len(selected) * len(threads), 0
-    probes = (len(_memory_shapes(shapes)) * (1 + (compare_impl == "torch" and not quick))
-              if memory and "conv" in ops else 0)
-    deadline = run_end - _PROBE_S * probes
     for case in selected:
         case_oracle = oracle if oracle in case.builders else "torch"
         timed = compare_impl if compare_impl in case.builders else None
@@ -123,7 +126,7 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
             done += 1
             label = f"[{done}/{total}] {case.id} threads={n}"
             # Share what is left of the time budget among the cases left.
-            share = (deadline - time.perf_counter()) / (total - done + 1)
+            share = (run_end - time.perf_counter()) / (total - done + 1)
             case_settings = replace(settings, max_case_s=max(0.5, min(settings.max_case_s, share)))
             try:
                 with ThreadScope(n, blas=n if timed == "reference" else 1):
@@ -138,10 +141,6 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
                     f"ratio {record['ratio']:.2f}" if timed else "")
             progress(f"bench: {label}: convcore {ours:.3f} ms{tail}")
 
-    if memory and "conv" in ops:
-        impls = ["convcore"] + (["torch"] if compare_impl == "torch" and not quick else [])
-        report["memory"] = _memory_rows(_memory_shapes(shapes), impls, max(threads),
-                                        run_end, report["notes"])
 
     rep.summarise(report)
     report["failures"] = failures
@@ -152,24 +151,21 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
     return report
 
 
-def _memory_rows(shapes: Sequence[str], impls: Sequence[str], threads: int, run_end: float,
+def _memory_rows(shapes: Sequence[str], impls: Sequence[str], threads: int, seconds: float,
                  notes: List[str]) -> List[Dict[str, Any]]:
-    """Peak extra memory of conv2d / conv2d_backward per shape and implementation (None for
-    the probes the time budget no longer allows)."""
-    rows, skipped = [], []
-    for name in shapes:
-        row: Dict[str, Any] = {"shape": name, "threads": threads}
-        for impl in impls:
-            if time.perf_counter() > run_end:
-                row[impl] = None
-                skipped.append(f"{name} ({impl})")
-                continue
-            progress(f"bench: memory of conv {name} ({impl}) in a fresh process...")
-            row[impl] = conv_extra_memory(cases_mod.conv_shape(name), impl, threads)
-        rows.append(row)
-    if skipped:
-        notes.append("memory probes skipped, the time budget was spent: " + ", ".join(skipped))
-    return rows
+    """Peak extra memory of conv2d / conv2d_backward per shape and implementation; one probe
+    process per implementation, given ``seconds`` (shapes it can't reach are None)."""
+    per_impl = {}
+    for impl in impls:
+        progress(f"bench: memory of conv2d on {len(shapes)} shape(s), {impl}, fresh process...")
+        per_impl[impl] = conv_extra_memory([cases_mod.conv_shape(s) for s in shapes], impl,
+                                           threads, timeout=seconds)
+        missing = [s for s, v in per_impl[impl].items() if v is None]
+        if missing and sys.platform.startswith("linux"):
+            notes.append(f"memory probe ({impl}) ran out of its {seconds:.0f} s: no figure for "
+                         + ", ".join(missing))
+    return [{"shape": s, "threads": threads, **{i: per_impl[i][s] for i in impls}}
+            for s in shapes]
 
 
 def build_parser() -> argparse.ArgumentParser:

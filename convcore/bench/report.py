@@ -193,7 +193,7 @@ def memory_table(report: Dict[str, Any]) -> str:
         return ""
     impls = sorted({k for row in report["memory"] for k in row if k not in ("shape", "threads")})
     lines = ["peak extra resident memory of one call, MiB (RSS high-water growth minus the "
-             "results; fresh process per call)",
+             "results; one fresh process per implementation, free heap trimmed before each call)",
              f"{'shape':<12}" + "".join(f"{i + ' fwd':>16}{i + ' bwd':>16}" for i in impls)]
     for row in report["memory"]:
         cells = ""
