@@ -221,6 +221,7 @@ def plot_ratios(report: Dict[str, Any], path: str) -> bool:
     """Bar chart of the ratios (one bar per case and thread count). False without matplotlib."""
     try:
         import matplotlib
+        import matplotlib.ticker
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -237,6 +238,9 @@ def plot_ratios(report: Dict[str, Any], path: str) -> bool:
     ax.set_yticks(range(len(rows)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_xlabel(f"{report['settings']['compare']} time / convcore time (> 1: convcore faster)")
     ax.set_title(f"convcore vs {report['settings']['compare']} on {report['machine']['cpu']}")
     fig.tight_layout()
