@@ -112,7 +112,8 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
         # First, so that the cases' share of the budget absorbs a slow machine, not the probes.
         impls = ["convcore"] + (["torch"] if compare_impl == "torch" else [])
         report["memory"] = _memory_rows(_memory_shapes(shapes), impls, max(threads),
-                                        _PROBE_SHARE * settings.budget_s, report["notes"])
+                                        max(30.0, _PROBE_SHARE * settings.budget_s),
+                                        report["notes"])
 
     failures = []
     total, done = len(selected) * len(threads), 0

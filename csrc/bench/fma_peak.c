@@ -4,6 +4,7 @@
  * vectorise it to SSE multiply + add); it is the "peak" quoted when the scalar kernels are in use.
  * Every thread runs the same number of rounds, so the FLOP total is exact and the caller's wall
  * time covers the slowest thread: a loaded core shows up as a lower peak, as it should.
+ * No tensor dimensions here: the loops touch no arrays, only registers and sink[t] at the end.
  */
 #include "../dispatch.h"
 #include "bench.h"
