@@ -142,7 +142,6 @@ def run_benchmarks(ops: Sequence[str], shapes: Sequence[str] | None = None,
                     f"ratio {record['ratio']:.2f}" if timed else "")
             progress(f"bench: {label}: convcore {ours:.3f} ms{tail}")
 
-
     rep.summarise(report)
     report["failures"] = failures
     if failures:
