@@ -23,4 +23,25 @@ int cc_openmp_enabled(void);
 /* omp_get_max_threads() (honours OMP_NUM_THREADS and threadpoolctl), 1 without OpenMP. */
 int cc_openmp_max_threads(void);
 
+#ifdef CONVCORE_HAVE_AVX512
+#define CASE_AVX512(fn, args)                                                                    \
+    case CC_ISA_AVX512: fn##_avx512 args; return;
+#else
+#define CASE_AVX512(fn, args)
+#endif
+#ifdef CONVCORE_HAVE_AVX2
+#define CASE_AVX2(fn, args)                                                                      \
+    case CC_ISA_AVX2: fn##_avx2 args; return;
+#else
+#define CASE_AVX2(fn, args)
+#endif
+/* Call fn_<active isa> args and return (for the families whose functions are named
+ * <fn>_scalar, <fn>_avx2, <fn>_avx512). */
+#define CC_DISPATCH(fn, args)                                                                    \
+    switch (cc_active_isa()) {                                                                   \
+        CASE_AVX512(fn, args)                                                                    \
+        CASE_AVX2(fn, args)                                                                      \
+    default: fn##_scalar args; return;                                                           \
+    }
+
 #endif

@@ -11,25 +11,6 @@
 #include "norm_impl.h"
 #undef ISA
 
-#ifdef CONVCORE_HAVE_AVX512
-#define CASE_AVX512(fn, args)                                                                    \
-    case CC_ISA_AVX512: fn##_avx512 args; return;
-#else
-#define CASE_AVX512(fn, args)
-#endif
-#ifdef CONVCORE_HAVE_AVX2
-#define CASE_AVX2(fn, args)                                                                      \
-    case CC_ISA_AVX2: fn##_avx2 args; return;
-#else
-#define CASE_AVX2(fn, args)
-#endif
-/* Call fn_<active isa> args. */
-#define DISPATCH(fn, args)                                                                       \
-    switch (cc_active_isa()) {                                                                   \
-        CASE_AVX512(fn, args)                                                                    \
-        CASE_AVX2(fn, args)                                                                      \
-    default: fn##_scalar args; return;                                                           \
-    }
 
 #define FORWARD(TAG, REAL)                                                                       \
     void cc_batch_norm_forward_##TAG(REAL *y, REAL *save_mean, REAL *save_invstd,              \
@@ -38,7 +19,7 @@
                                      double momentum, double eps, int relu, int64_t n,         \
                                      int64_t c, int64_t l, int n_threads)                      \
     {                                                                                            \
-        DISPATCH(cc_batch_norm_forward_##TAG,                                                    \
+        CC_DISPATCH(cc_batch_norm_forward_##TAG,                                                    \
                  (y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta,         \
                   training, momentum, eps, relu, n, c, l, n_threads))                           \
     }
@@ -49,7 +30,7 @@
                                       int training, int64_t n, int64_t c, int64_t l,           \
                                       int n_threads)                                            \
     {                                                                                            \
-        DISPATCH(cc_batch_norm_backward_##TAG, (gx, ggamma, gbeta, gy, x, y, gamma, save_mean,  \
+        CC_DISPATCH(cc_batch_norm_backward_##TAG, (gx, ggamma, gbeta, gy, x, y, gamma, save_mean,  \
                                                 save_invstd, training, n, c, l, n_threads))     \
     }
 FORWARD(f32, float)

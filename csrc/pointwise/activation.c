@@ -12,46 +12,27 @@
 #include "activation_impl.h"
 #undef ISA
 
-#ifdef CONVCORE_HAVE_AVX512
-#define CASE_AVX512(fn, args)                                                                    \
-    case CC_ISA_AVX512: fn##_avx512 args; return;
-#else
-#define CASE_AVX512(fn, args)
-#endif
-#ifdef CONVCORE_HAVE_AVX2
-#define CASE_AVX2(fn, args)                                                                      \
-    case CC_ISA_AVX2: fn##_avx2 args; return;
-#else
-#define CASE_AVX2(fn, args)
-#endif
-/* Call fn_<active isa> args. */
-#define DISPATCH(fn, args)                                                                       \
-    switch (cc_active_isa()) {                                                                   \
-        CASE_AVX512(fn, args)                                                                    \
-        CASE_AVX2(fn, args)                                                                      \
-    default: fn##_scalar args; return;                                                           \
-    }
 
 #define ENTRY_POINTS(TAG, REAL)                                                                  \
     void cc_pointwise_##TAG(int op, REAL *out, const REAL *a, const REAL *b, double alpha,      \
                             int64_t n, int n_threads)                                            \
     {                                                                                            \
-        DISPATCH(cc_pointwise_##TAG, (op, out, a, b, alpha, n, n_threads))                      \
+        CC_DISPATCH(cc_pointwise_##TAG, (op, out, a, b, alpha, n, n_threads))                      \
     }                                                                                            \
     void cc_dropout_apply_##TAG(REAL *out, const REAL *a, const uint8_t *keep, double scale,    \
                                 int64_t n, int n_threads)                                        \
     {                                                                                            \
-        DISPATCH(cc_dropout_apply_##TAG, (out, a, keep, scale, n, n_threads))                   \
+        CC_DISPATCH(cc_dropout_apply_##TAG, (out, a, keep, scale, n, n_threads))                   \
     }                                                                                            \
     void cc_maxout_##TAG(REAL *y, const REAL *x, int64_t groups, int64_t k, int64_t l,          \
                          int n_threads)                                                          \
     {                                                                                            \
-        DISPATCH(cc_maxout_##TAG, (y, x, groups, k, l, n_threads))                              \
+        CC_DISPATCH(cc_maxout_##TAG, (y, x, groups, k, l, n_threads))                              \
     }                                                                                            \
     void cc_maxout_backward_##TAG(REAL *gx, const REAL *gy, const REAL *x, int64_t groups,      \
                                   int64_t k, int64_t l, int n_threads)                          \
     {                                                                                            \
-        DISPATCH(cc_maxout_backward_##TAG, (gx, gy, x, groups, k, l, n_threads))                \
+        CC_DISPATCH(cc_maxout_backward_##TAG, (gx, gy, x, groups, k, l, n_threads))                \
     }
 ENTRY_POINTS(f32, float)
 ENTRY_POINTS(f64, double)

@@ -12,84 +12,65 @@
 #include "pool_impl.h"
 #undef ISA
 
-#ifdef CONVCORE_HAVE_AVX512
-#define CASE_AVX512(fn, args)                                                                    \
-    case CC_ISA_AVX512: fn##_avx512 args; return;
-#else
-#define CASE_AVX512(fn, args)
-#endif
-#ifdef CONVCORE_HAVE_AVX2
-#define CASE_AVX2(fn, args)                                                                      \
-    case CC_ISA_AVX2: fn##_avx2 args; return;
-#else
-#define CASE_AVX2(fn, args)
-#endif
-/* Call fn_<active isa> args. */
-#define DISPATCH(fn, args)                                                                       \
-    switch (cc_active_isa()) {                                                                   \
-        CASE_AVX512(fn, args)                                                                    \
-        CASE_AVX2(fn, args)                                                                      \
-    default: fn##_scalar args; return;                                                           \
-    }
 
 void cc_max_pool2d_f32(float *y, void *argmax, int argmax_bytes, const float *x,
                        const cc_pool_shape *g, int n_threads)
 {
-    DISPATCH(cc_max_pool2d_f32, (y, argmax, argmax_bytes, x, g, n_threads))
+    CC_DISPATCH(cc_max_pool2d_f32, (y, argmax, argmax_bytes, x, g, n_threads))
 }
 
 void cc_max_pool2d_f64(double *y, void *argmax, int argmax_bytes, const double *x,
                        const cc_pool_shape *g, int n_threads)
 {
-    DISPATCH(cc_max_pool2d_f64, (y, argmax, argmax_bytes, x, g, n_threads))
+    CC_DISPATCH(cc_max_pool2d_f64, (y, argmax, argmax_bytes, x, g, n_threads))
 }
 
 void cc_max_pool2d_backward_f32(float *gx, const float *gy, const void *argmax, int argmax_bytes,
                                 const cc_pool_shape *g, int n_threads)
 {
-    DISPATCH(cc_max_pool2d_backward_f32, (gx, gy, argmax, argmax_bytes, g, n_threads))
+    CC_DISPATCH(cc_max_pool2d_backward_f32, (gx, gy, argmax, argmax_bytes, g, n_threads))
 }
 
 void cc_max_pool2d_backward_f64(double *gx, const double *gy, const void *argmax,
                                 int argmax_bytes, const cc_pool_shape *g, int n_threads)
 {
-    DISPATCH(cc_max_pool2d_backward_f64, (gx, gy, argmax, argmax_bytes, g, n_threads))
+    CC_DISPATCH(cc_max_pool2d_backward_f64, (gx, gy, argmax, argmax_bytes, g, n_threads))
 }
 
 void cc_avg_pool2d_f32(float *y, const float *x, int count_include_pad, const cc_pool_shape *g,
                        int n_threads)
 {
-    DISPATCH(cc_avg_pool2d_f32, (y, x, count_include_pad, g, n_threads))
+    CC_DISPATCH(cc_avg_pool2d_f32, (y, x, count_include_pad, g, n_threads))
 }
 
 void cc_avg_pool2d_f64(double *y, const double *x, int count_include_pad,
                        const cc_pool_shape *g, int n_threads)
 {
-    DISPATCH(cc_avg_pool2d_f64, (y, x, count_include_pad, g, n_threads))
+    CC_DISPATCH(cc_avg_pool2d_f64, (y, x, count_include_pad, g, n_threads))
 }
 
 void cc_avg_pool2d_backward_f32(float *gx, const float *gy, int count_include_pad,
                                 const cc_pool_shape *g, int n_threads)
 {
-    DISPATCH(cc_avg_pool2d_backward_f32, (gx, gy, count_include_pad, g, n_threads))
+    CC_DISPATCH(cc_avg_pool2d_backward_f32, (gx, gy, count_include_pad, g, n_threads))
 }
 
 void cc_avg_pool2d_backward_f64(double *gx, const double *gy, int count_include_pad,
                                 const cc_pool_shape *g, int n_threads)
 {
-    DISPATCH(cc_avg_pool2d_backward_f64, (gx, gy, count_include_pad, g, n_threads))
+    CC_DISPATCH(cc_avg_pool2d_backward_f64, (gx, gy, count_include_pad, g, n_threads))
 }
 
 void cc_global_avg_pool2d_f32(float *y, const float *x, int64_t planes, int64_t hw,
                               int n_threads)
 {
-    DISPATCH(cc_global_avg_pool2d_f32, (y, x, planes, hw, n_threads))
+    CC_DISPATCH(cc_global_avg_pool2d_f32, (y, x, planes, hw, n_threads))
 }
 
 void cc_global_avg_pool2d_f64(double *y, const double *x, int64_t planes, int64_t hw,
                               int n_threads)
 {
-    DISPATCH(cc_global_avg_pool2d_f64, (y, x, planes, hw, n_threads))
+    CC_DISPATCH(cc_global_avg_pool2d_f64, (y, x, planes, hw, n_threads))
 }
 
 /* A fill per plane: the compiler's loop is a plain vector store stream already. */
