@@ -6,8 +6,9 @@ plain NumPy (the oracle of the tests and benchmarks).
 
 __version__ = "0.1.0"
 
+# _config first: it loads the compiled kernels (see _config._load_kernels).
+from ._config import build_info, get_num_threads, set_num_threads  # noqa: I001
 from . import functional, reference, testing
-from ._config import build_info, get_num_threads, set_num_threads
 
 F = functional
 
