@@ -101,3 +101,14 @@ def test_environment_unrunnable_isa_is_refused_with_a_warning():
 def test_set_isa_rejects_unknown():
     with pytest.raises(ValueError, match="unknown ISA"):
         _kernels.set_isa("sse9")
+
+
+def test_openmp_wait_policy_is_passive_for_convcore_only():
+    code = ("import os, convcore; print(os.environ.get('OMP_WAIT_POLICY', 'unset'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "unset"  # restored after loading: torch keeps its default
+    out = run_python(code, OMP_WAIT_POLICY="active")
+    assert out.stdout.strip() == "active"  # a user's choice is left alone
