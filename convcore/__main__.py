@@ -118,6 +118,7 @@ def run_demo(args: argparse.Namespace) -> Tuple[float, float, float]:
         validation_data=(X_test, y_test),
         seed=args.seed,
         progress=not args.quiet,
+        distributed=getattr(args, "distributed", False),
     )
     wall = time.perf_counter() - start
     test_loss, test_acc = evaluate(model, loss_fn, X_test, y_test)
@@ -176,6 +177,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
     demo.add_argument("--plot", metavar="PATH", help="save curves to PATH, feature maps beside")
     demo.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    demo.add_argument("--distributed", action="store_true",
+                      help="data-parallel over MPI: mpiexec -n P python -m convcore demo ...")
     sub.add_parser("bench", help="kernel benchmarks (convcore bench --help)", add_help=False)
     sub.add_parser("info", help="build information: compiler, OpenMP, SIMD kernels")
     return parser
@@ -189,7 +192,13 @@ def main(argv: List[str] | None = None) -> int:
 
         return bench.main(argv[1:]) or 0
     args = _parser().parse_args(argv)
-    if args.command == "demo":
+    if args.command == "demo" and args.distributed:
+        from . import distributed
+
+        if not distributed.is_root():
+            args.plot = None  # rank 0 writes the files
+        distributed.run(run_demo, args)
+    elif args.command == "demo":
         run_demo(args)
     elif args.command == "info":
         run_info()

@@ -111,6 +111,7 @@ def fit(
     shuffle: bool = True,
     seed: int | None = None,
     progress: bool = True,
+    distributed: bool = False,
 ) -> History:
     """Train ``model`` on (X, y) with mini-batch gradient descent; returns a ``History``.
 
@@ -120,8 +121,15 @@ def fit(
     whose parameters are all frozen (``requires_grad_(False)``) run in eval mode during training
     (fixed running statistics, as Keras; differs from torch's ``model.train()``). ``seed`` fixes the
     shuffling order. With ``progress``, a tqdm bar is shown when stdout is a terminal and tqdm
-    is installed, and one summary line per epoch is printed.
+    is installed, and one summary line per epoch is printed. ``distributed=True``: data-parallel
+    over MPI ranks (run under ``mpiexec``; ``batch_size`` is per rank), see
+    ``convcore.distributed.fit``.
     """
+    if distributed:
+        from .distributed import fit as distributed_fit
+
+        return distributed_fit(model, loss_fn, optimizer, X, y, epochs, batch_size,
+                               validation_data, shuffle, seed, progress)
     _check_xy(X, y)
     if validation_data is not None:
         _check_xy(validation_data[0], validation_data[1], "validation X")
