@@ -35,12 +35,12 @@ def _mpi():
 
 
 def is_available() -> bool:
-    """True when mpi4py can be imported (does not import it if it is not loaded yet)."""
-    if "mpi4py" in sys.modules:
-        return True
-    import importlib.util
-
-    return importlib.util.find_spec("mpi4py") is not None
+    """True when mpi4py can be imported (imports the package, which does not start MPI)."""
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def get_comm(comm: Any = None) -> Any:
@@ -64,7 +64,9 @@ def is_root(comm: Any = None, root: int = 0) -> bool:
 
 
 def local_size(comm: Any = None) -> int:
-    """The number of ranks of ``comm`` running on this host (shared-memory node)."""
+    """The number of ranks of ``comm`` running on this host (shared-memory node).
+
+    Collective: every rank of ``comm`` must call it."""
     comm = get_comm(comm)
     if comm.Get_size() == 1:
         return 1
@@ -139,6 +141,7 @@ def abort(comm: Any = None, code: int = 1) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     comm.Abort(code)
+    os._exit(code)  # MPICH's MPI_Abort may return before the process manager kills us
 
 
 @contextlib.contextmanager
@@ -162,23 +165,23 @@ def _excepthook(exc_type, exc, tb) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     comm.Abort(1)
+    os._exit(1)
 
 
 def init(comm: Any = None, threads: bool = True) -> Any:
     """Set up this process as a rank (idempotent); returns the communicator.
 
-    Imports mpi4py (initialising MPI), picks the thread count (``configure_threads``) and,
-    on more than one rank, installs a ``sys.excepthook`` that aborts the job on an uncaught
-    exception, so that a failing rank never leaves the others hanging.
+    Imports mpi4py (initialising MPI) and, on more than one rank, picks the thread count
+    (``configure_threads``) and installs a ``sys.excepthook`` that aborts the job on an
+    uncaught exception, so that a failing rank never leaves the others hanging.
     """
     comm = get_comm(comm)
-    if _state["initialized"]:
+    if _state["initialized"] or comm.Get_size() == 1:  # one process keeps its defaults
         return comm
     _state["initialized"] = True
     if threads:
         configure_threads(comm)
-    if comm.Get_size() > 1:
-        sys.excepthook = _excepthook
+    sys.excepthook = _excepthook
     return comm
 
 
@@ -218,15 +221,18 @@ def broadcast_buffers(model: Module, root: int = 0, comm: Any = None) -> None:
         comm.Bcast(value, root=root)
 
 
-def checksum(model: Module, optimizer: Any = None) -> int:
-    """CRC32 of every parameter, buffer and the optimizer's state (arrays and numbers), in
-    a fixed order: equal on every rank while the replicas are in sync."""
+def checksum(model: Module, optimizer: Any = None, buffers: bool = False) -> int:
+    """CRC32 of every parameter (values and requires_grad), the optimizer's state (arrays and
+    numbers) and, with ``buffers``, the buffers, in a fixed order: equal on every rank while
+    the replicas are in sync. Buffers are left out by default: plain batch norm's running
+    statistics legitimately differ between ranks until ``broadcast_buffers``."""
     crc = 0
     for name, p in model.named_parameters():
         crc = zlib.crc32(f"{name}:{p.requires_grad}".encode(), crc)
         crc = zlib.crc32(np.ascontiguousarray(p.data).tobytes(), crc)
-    for _, value in model.named_buffers():
-        crc = zlib.crc32(np.ascontiguousarray(value).tobytes(), crc)
+    if buffers:
+        for _, value in model.named_buffers():
+            crc = zlib.crc32(np.ascontiguousarray(value).tobytes(), crc)
     if optimizer is not None:
         for i, p in enumerate(optimizer._flat_params()):
             for key, value in sorted(optimizer.state.get(p, {}).items()):
@@ -238,12 +244,14 @@ def checksum(model: Module, optimizer: Any = None) -> int:
     return crc
 
 
-def assert_in_sync(model: Module, optimizer: Any = None, comm: Any = None) -> None:
-    """Raise RuntimeError (on every rank) unless all ranks hold bit-identical parameters,
-    buffers and optimizer state. One small allreduce (max of the checksum and of its
-    negation, i.e. max and min)."""
+def assert_in_sync(
+    model: Module, optimizer: Any = None, comm: Any = None, buffers: bool = False
+) -> None:
+    """Raise RuntimeError (on every rank) unless all ranks hold bit-identical parameters and
+    optimizer state (and buffers, with ``buffers``). One small allreduce: the max of the
+    checksum and of its negation, i.e. its max and min."""
     comm = get_comm(comm)
-    crc = checksum(model, optimizer)
+    crc = checksum(model, optimizer, buffers)
     extremes = allreduce_max(np.array([crc, -crc], dtype=np.int64), comm)
     if extremes[0] != -extremes[1]:
         raise RuntimeError(
