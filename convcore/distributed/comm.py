@@ -134,10 +134,13 @@ def abort(comm: Any = None, code: int = 1) -> None:
     rank of the job (``MPI_Abort``). Ranks blocked in a collective would otherwise wait
     forever for the one that failed."""
     comm = get_comm(comm)
-    exc = sys.exc_info()[1]
-    if exc is not None:
+    if sys.exc_info()[1] is not None:
         sys.stderr.write(f"[rank {comm.Get_rank()}/{comm.Get_size()}] error, aborting the job:\n")
         traceback.print_exc(file=sys.stderr)
+    _end_job(comm, code)
+
+
+def _end_job(comm: Any, code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     comm.Abort(code)
@@ -162,10 +165,7 @@ def _excepthook(exc_type, exc, tb) -> None:
     comm = _mpi().COMM_WORLD
     sys.stderr.write(f"[rank {comm.Get_rank()}/{comm.Get_size()}] uncaught {exc_type.__name__},"
                      " aborting the job\n")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    comm.Abort(1)
-    os._exit(1)
+    _end_job(comm, 1)
 
 
 def init(comm: Any = None, threads: bool = True) -> Any:
