@@ -23,3 +23,6 @@ from .training import History, evaluate, fit, predict  # noqa: E402
 
 __all__ += ["nn", "optim", "data", "init", "fit", "evaluate", "predict", "History"]
 __all__ += ["save", "load", "summary"]
+from . import distributed  # noqa: E402  (mpi4py is imported only when it is used)
+
+__all__ += ["distributed"]
