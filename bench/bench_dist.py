@@ -7,7 +7,9 @@ For each model (issue 5's bench models, float32, Adam, global batch 64), launche
 batch 32 per rank) alternately, A B A B ..., and prints the medians: images/s, step time,
 the Allreduce time per step as seen inside the step (it includes waiting for the slower
 rank) and the bare Allreduce of the same buffer timed after a barrier, with its share of
-the step. Not a test; needs the ``dist`` extra (mpi4py, mpich).
+the step; then the scaling model's tables for the measured 1-rank step times.
+``--scaling-only`` prints those tables for torch's step times (issue 5) without running
+anything. Not a test; needs the ``dist`` extra (mpi4py, mpich).
 """
 
 from __future__ import annotations
@@ -160,6 +162,10 @@ def scaling_table(compute_s: dict, parameters: dict, link: tuple, ranks=(8, 64, 
     return "\n".join(lines)
 
 
+# torch's training step (batch 64, Adam) on a Zen 4 machine, from issue 5: the speed that
+# convcore's kernels aim to beat, so the compute time the scaling model should assume.
+TORCH_STEP_S = {"digits-cnn": 1.87e-3, "lenet-28": 32.6e-3, "cifar-vgg": 118.8e-3}
+
 LINKS = [("10 GbE (1.25 GB/s, 10 us)", 1.25e9, 10e-6),
          ("100 Gb/s IB (12.5 GB/s, 2 us)", 12.5e9, 2e-6)]
 
@@ -172,7 +178,14 @@ def main() -> None:
     parser.add_argument("--worker", metavar="MODEL", help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--json", metavar="PATH", help="also write the medians as JSON")
+    parser.add_argument("--scaling-only", action="store_true",
+                        help="print the scaling tables for torch's step times (no MPI needed)")
     args = parser.parse_args()
+    if args.scaling_only:
+        parameters = {n: sum(p.size for p in build(n).parameters()) for n in TORCH_STEP_S}
+        for link in LINKS:
+            print(scaling_table(TORCH_STEP_S, parameters, link) + "\n")
+        return
     if args.worker:
         worker(args.worker, args.steps or 10, args.warmup)
         return

@@ -8,6 +8,7 @@
   digits-<rank>.json (History of every rank)
 - desync: one rank perturbs a weight; desync-<rank>.json says whether assert_in_sync raised
 - raise-in-fit / raise-uncaught: rank 1 raises (inside fit / at top level); must abort the job
+- unequal-data: the ranks pass X of different lengths to fit; must fail, not hang
 """
 
 from __future__ import annotations
@@ -125,6 +126,14 @@ def raise_in_fit(outdir: str) -> None:
     print("rank", dist.rank(), "finished fit", flush=True)
 
 
+def unequal_data(outdir: str) -> None:
+    X, y = make_data(5 * 64 - 32 * dist.rank())  # rank 1 holds fewer samples: must not hang
+    model = make_model(False)
+    convcore.fit(model, nn.CrossEntropyLoss(), make_optimizer(model), X, y, batch_size=32,
+                 seed=0, progress=False, distributed=True)
+    print("rank", dist.rank(), "finished fit", flush=True)
+
+
 def raise_uncaught(outdir: str) -> None:
     dist.init()
     if dist.rank() == 1:
@@ -134,7 +143,8 @@ def raise_uncaught(outdir: str) -> None:
 
 
 SCENARIOS = {"equivalence": equivalence, "digits": digits, "desync": desync,
-             "raise-in-fit": raise_in_fit, "raise-uncaught": raise_uncaught}
+             "raise-in-fit": raise_in_fit, "raise-uncaught": raise_uncaught,
+             "unequal-data": unequal_data}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]](sys.argv[2])

@@ -308,6 +308,7 @@ def test_out_of_sync_replicas_are_detected(tmp_path):
 @pytest.mark.parametrize("scenario, message", [
     ("raise-in-fit", "ValueError: injected failure on rank 1"),
     ("raise-uncaught", "KeyError: 'uncaught failure on rank 1'"),
+    ("unequal-data", "ValueError: X must have the same length on every rank"),
 ])
 def test_failing_rank_aborts_the_job(tmp_path, scenario, message):
     result, seconds = _worker(scenario, tmp_path, timeout=60)

@@ -70,6 +70,10 @@ def fit(
         _check_xy(X, y)
         if validation_data is not None:
             _check_xy(validation_data[0], validation_data[1], "validation X")
+        sizes = allreduce_max(np.array([len(X), -len(X)], dtype=np.int64), comm)
+        if sizes[0] != -sizes[1]:  # unequal data would give unequal step counts: a deadlock
+            raise ValueError(f"X must have the same length on every rank: between "
+                             f"{-sizes[1]} and {sizes[0]}, this rank has {X.shape}")
         dp = model if isinstance(model, DataParallel) else DataParallel(model, comm)
         net = dp.module
         classification = _is_classification(loss_fn)
