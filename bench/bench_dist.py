@@ -9,7 +9,9 @@ the Allreduce time per step as seen inside the step (it includes waiting for the
 rank) and the bare Allreduce of the same buffer timed after a barrier, with its share of
 the step; then the scaling model's tables for the measured 1-rank step times.
 ``--scaling-only`` prints those tables for torch's step times (issue 5) without running
-anything. Not a test; needs the ``dist`` extra (mpi4py, mpich).
+anything. Not a test; needs the ``dist`` extra (mpi4py, mpich). On a machine shared with
+other jobs, run it with ``OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1``: spinning idle
+threads otherwise dominate the 2-thread figures (docs/distributed.md).
 """
 
 from __future__ import annotations
