@@ -425,10 +425,14 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
  * engine's long depth (Kg*R*S) and no scatter beat the col2im path once C/G is large enough
  * to fill the microkernel's rows (measured: resnet20/vgg shapes). */
 #define FLIP_MIN_CHANNELS 16
+/* The flipped forward computes all H*W input pixels from a padded dY: (H*W)/(P*Q) times the
+ * col2im path's FLOPs, 1.96x for lenet's unpadded 5x5 conv on 14x14 (~2.5x slower there);
+ * allow it only up to 5/4 of the work. */
 static int flipped_data_grad_applies(const struct cc_conv_geometry *geo)
 {
     return geo->stride_h == 1 && geo->stride_w == 1 && geo->c / geo->groups >= FLIP_MIN_CHANNELS &&
-           geo->pad_h <= geo->dil_h * (geo->r - 1) && geo->pad_w <= geo->dil_w * (geo->s - 1);
+           geo->pad_h <= geo->dil_h * (geo->r - 1) && geo->pad_w <= geo->dil_w * (geo->s - 1) &&
+           4 * geo->h * geo->w <= 5 * geo->p * geo->q;
 }
 
 static int flipped_data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
