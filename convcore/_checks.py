@@ -335,6 +335,13 @@ def check_batch_norm(x: object, gamma: object, beta: object, running_mean: objec
         raise ValueError("running_mean and running_var must be given together")
     if not training and running_mean is None:
         raise ValueError("eval mode (training=False) needs running_mean and running_var")
+    if training and running_mean is not None:
+        for name in ("running_mean", "running_var"):
+            if not arrays[name].flags.writeable:
+                raise ValueError(
+                    f"{name} must be writeable in training mode (it is updated in place), "
+                    "got a read-only array"
+                )
     if training and x.size // max(n_channels, 1) <= 1:
         raise ValueError(
             f"training mode needs more than 1 value per channel, got x shape {x.shape}"
