@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 # _config first: it loads the compiled kernels (see _config._load_kernels).
 from ._config import build_info, get_num_threads, set_num_threads  # noqa: I001
-from . import functional, reference, testing
+from . import _fork, functional, reference, testing  # noqa: F401 (_fork: at-fork hook)
 
 F = functional
 
