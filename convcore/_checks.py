@@ -109,12 +109,17 @@ def check_float(name: str, value: object, low: float, high: float, high_inclusiv
     return value
 
 
+# Kernel sizes, strides, paddings and dilations reach the C kernels as C ints (and NumPy slices
+# as C longs): larger values would raise OverflowError there instead of a clear ValueError here.
+MAX_HYPER_PARAMETER = 2**31 - 1
+
+
 def pair(name: str, value: object, min_value: int) -> tuple[int, int]:
     """Normalise an int-or-pair hyper-parameter to ``(height, width)``.
 
     ``pair("stride", 2, 1) == (2, 2)``; ``pair("padding", (1, 0), 0) == (1, 0)``.
-    Raises ValueError for a value below ``min_value`` or a tuple of the wrong length,
-    TypeError for bools, floats and other non-ints.
+    Raises ValueError for a value below ``min_value``, above ``MAX_HYPER_PARAMETER`` or a tuple
+    of the wrong length, TypeError for bools, floats and other non-ints.
     """
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
@@ -131,6 +136,8 @@ def pair(name: str, value: object, min_value: int) -> tuple[int, int]:
             raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
         if item < min_value:
             raise ValueError(f"{name} must be >= {min_value}, got {value!r}")
+        if item > MAX_HYPER_PARAMETER:
+            raise ValueError(f"{name} must be <= {MAX_HYPER_PARAMETER}, got {value!r}")
     return int(items[0]), int(items[1])
 
 

@@ -169,6 +169,10 @@ BAD: list[Bad] = [
         ValueError, r"^padding must be >= 0, got \(0, -1\)"),
     Bad("avg_pool2d padding > kernel/2", lambda: F.avg_pool2d(_x(), 2, padding=2), ValueError,
         r"padding \(2, 2\) must be at most half the kernel size \(2, 2\)"),
+    Bad("max_pool2d stride 2**63", lambda: F.max_pool2d(_x(), 2, stride=2**63), ValueError,
+        r"^stride must be <= 2147483647, got 9223372036854775808"),
+    Bad("conv2d padding (0, 2**40)", lambda: F.conv2d(_x(), _w(), padding=(0, 2**40)),
+        ValueError, r"^padding must be <= 2147483647, got \(0, 1099511627776\)"),
     Bad("max_pool2d kernel_size 0", lambda: F.max_pool2d(_x(), 0), ValueError,
         r"^kernel_size must be >= 1"),
     # --- malformed tuples and non-int hyper-parameters ---------------------------------------
