@@ -32,7 +32,7 @@ for line in body + [""]:
     elif current:
         blocks.append(current)
         current = []
-ours = re.compile(r"_kernels\.cpython|csrc/|\bcc_[a-z0-9_]+")
+ours = re.compile(r"_kernels\.c|csrc/|\bcc_[a-z0-9_]+|__pyx_")
 errors = [b for b in blocks if re.match(r"(Invalid|Conditional|Use of uninit|Syscall param|"
                                          r"Mismatched|Source and destination|Argument)", b[0])]
 definite = [b for b in blocks if "definitely lost in loss record" in b[0]]
