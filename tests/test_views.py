@@ -243,3 +243,32 @@ def test_every_functional_op_is_covered():
     covered = {op.name.split()[0] for op in OPS}
     missing = set(F.__all__) - covered - {"conv_output_size"}
     assert not missing, f"add these ops to OPS: {sorted(missing)}"
+
+
+# --- layers: a model fed views ---------------------------------------------------------------
+
+def _model():
+    import convcore.nn as nn
+
+    rng = np.random.default_rng(0)
+    return nn.Sequential(nn.Conv2d(4, 6, 3, padding=1, rng=rng), nn.BatchNorm2d(6), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 3 * 3, 5, rng=rng),
+                         nn.Tanh())
+
+
+@pytest.mark.parametrize("kind", VARIANTS)
+def test_model_forward_backward_on_views(kind):
+    rng = np.random.default_rng(11)
+    x0, g0 = _r(rng, (3, 4, 6, 7), np.float32), _r(rng, (3, 5), np.float32)
+    (x, x_owner), (g, g_owner) = make_view(x0, kind), make_view(g0, kind)
+    want_model = _model()
+    want_y = want_model(np.ascontiguousarray(x).copy())
+    want_gx = want_model.backward(np.ascontiguousarray(g).copy())
+
+    before = [digest(x_owner), digest(g_owner)]
+    model = _model()
+    _assert_same(model(x), want_y, np.float32)
+    _assert_same(model.backward(g), want_gx, np.float32)
+    assert [digest(x_owner), digest(g_owner)] == before
+    for p, q in zip(model.parameters(), want_model.parameters()):
+        _assert_same(p.grad, q.grad, np.float32)
