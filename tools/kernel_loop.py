@@ -94,10 +94,13 @@ def compiled_ops() -> list:
                       ("convcore.reference", "convcore._checks")))
 
 
+THREADS = (1, 2)
+
+
 def settings():
     for isa in _kernels.available_isas():
         for dtype in (np.float32, np.float64):
-            for threads in (1, 2):
+            for threads in THREADS:
                 yield isa, dtype, threads
 
 
@@ -147,7 +150,11 @@ def main() -> int:
     parser.add_argument("--iters", type=int, default=0, help="calls of each op per setting")
     parser.add_argument("--rss", type=int, default=0, help="rounds of the RSS check")
     parser.add_argument("--allowed-growth-mib", type=float, default=4.0)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="thread counts to run each call with (default: 1 2)")
     args = parser.parse_args()
+    global THREADS
+    THREADS = tuple(args.threads)
     print(f"convcore {convcore.build_info()['isas_available']}; compiled functional ops: "
           f"{compiled_ops() or 'none (functional is the NumPy reference)'}", flush=True)
     if args.iters:

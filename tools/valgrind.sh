@@ -5,7 +5,9 @@
 #     block and no memory error whose stack passes through convcore (_kernels*.so, csrc/, cc_*);
 #  2. the RSS check: $RSS_ROUNDS rounds of every call, resident memory flat after a warm-up.
 # Uses the in-place build of this checkout (python setup.py build_ext --inplace).
-# Exit status 0 when both are clean. Env: ITERS (1000), RSS_ROUNDS (10000), KEEP_LOG=1.
+# Exit status 0 when both are clean. Env: ITERS (1000), RSS_ROUNDS (10000), KEEP_LOG=1,
+# VALGRIND_THREADS ("2": valgrind runs threads one at a time, so the 1-thread settings add
+# time, not coverage of the threaded paths; "1 2" runs both).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ITERS=${ITERS:-1000}
@@ -19,7 +21,8 @@ echo "== valgrind memcheck: $ITERS calls of each kernel (log: $LOG)"
 # PYTHONMALLOC=malloc: every allocation goes through malloc, so valgrind sees it.
 PYTHONMALLOC=malloc OMP_NUM_THREADS=2 valgrind --tool=memcheck --leak-check=full \
     --show-leak-kinds=definite --errors-for-leak-kinds=definite --num-callers=40 \
-    --log-file="$LOG" "$PYTHON" tools/kernel_loop.py --iters "$ITERS"
+    --log-file="$LOG" "$PYTHON" tools/kernel_loop.py --iters "$ITERS" \
+    --threads ${VALGRIND_THREADS:-2}
 
 "$PYTHON" - "$LOG" <<'PYEOF'
 import re, sys
