@@ -1,6 +1,7 @@
 """Property-based tests (hypothesis) of conv2d and pooling: for any valid geometry (shapes,
 strides, padding, dilation, groups, input memory layout), convcore.functional agrees with
-convcore.reference, forward and backward, and with torch when it is importable.
+convcore.reference on every ISA this CPU runs, forward and backward, and with torch when it is
+importable.
 
 Derandomized and bounded so the suite stays fast and CI runs are reproducible; raise
 ``CONVCORE_HYPOTHESIS_EXAMPLES`` to search harder locally.
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from convcore import _kernels
 from convcore import functional as F
 from convcore import reference as R
 
@@ -41,6 +43,17 @@ def layout(a: np.ndarray, kind: str) -> np.ndarray:
     if kind == "fortran":
         return np.asfortranarray(a)
     return a
+
+
+def each_isa():
+    """Yield every ISA this CPU runs, selected in turn (the previous one restored after)."""
+    previous = _kernels.isa()
+    try:
+        for isa in _kernels.available_isas():
+            _kernels.set_isa(isa)
+            yield isa
+    finally:
+        _kernels.set_isa(previous)
 
 
 def assert_close(got, want, dtype) -> None:
@@ -106,14 +119,14 @@ def _hyper(case):
 def test_conv2d_matches_reference(case):
     rng, x, w, b = _conv_arrays(case)
     activation = "relu" if case["relu"] else None
-    y = F.conv2d(x, w, b, **_hyper(case), activation=activation)
-    assert_close(y, R.conv2d(x, w, b, **_hyper(case), activation=activation), case["dtype"])
-
-    grad_y = rng.standard_normal(y.shape).astype(case["dtype"])
-    got = F.conv2d_backward(grad_y, x, w, **_hyper(case))
+    y_ref = R.conv2d(x, w, b, **_hyper(case), activation=activation)
+    grad_y = rng.standard_normal(y_ref.shape).astype(case["dtype"])
     want = R.conv2d_backward(grad_y, x, w, **_hyper(case))
-    for g, e in zip(got, want):
-        assert_close(g, e, case["dtype"])
+    for _ in each_isa():
+        assert_close(F.conv2d(x, w, b, **_hyper(case), activation=activation), y_ref,
+                     case["dtype"])
+        for g, e in zip(F.conv2d_backward(grad_y, x, w, **_hyper(case)), want):
+            assert_close(g, e, case["dtype"])
 
 
 @SETTINGS
@@ -183,17 +196,18 @@ def _pool_hyper(case):
 @given(pool_cases())
 def test_max_pool2d_matches_reference(case):
     rng, x = _pool_input(case)
-    y, idx = F.max_pool2d(x, **_pool_hyper(case), return_indices=True)
     y_ref, idx_ref = R.max_pool2d(x, **_pool_hyper(case), return_indices=True)
-    assert_close(y, y_ref, case["dtype"])
-    assert idx.dtype == np.int64
-    np.testing.assert_array_equal(idx, idx_ref)
-
-    grad_y = rng.standard_normal(y.shape).astype(case["dtype"])
+    grad_y = rng.standard_normal(y_ref.shape).astype(case["dtype"])
     want = R.max_pool2d_backward(grad_y, x, **_pool_hyper(case))
-    assert_close(F.max_pool2d_backward(grad_y, x, **_pool_hyper(case)), want, case["dtype"])
-    assert_close(F.max_pool2d_backward(grad_y, x, **_pool_hyper(case), indices=idx), want,
-                 case["dtype"])
+    for _ in each_isa():
+        y, idx = F.max_pool2d(x, **_pool_hyper(case), return_indices=True)
+        assert_close(y, y_ref, case["dtype"])
+        assert idx.dtype == np.int64
+        np.testing.assert_array_equal(idx, idx_ref)
+        assert_close(F.max_pool2d_backward(grad_y, x, **_pool_hyper(case)), want,
+                     case["dtype"])
+        assert_close(F.max_pool2d_backward(grad_y, x, **_pool_hyper(case), indices=idx), want,
+                     case["dtype"])
 
 
 @SETTINGS
@@ -201,22 +215,24 @@ def test_max_pool2d_matches_reference(case):
 def test_avg_pool2d_matches_reference(case):
     rng, x = _pool_input(case)
     hyper = dict(_pool_hyper(case), count_include_pad=case["count_include_pad"])
-    y = F.avg_pool2d(x, **hyper)
-    assert_close(y, R.avg_pool2d(x, **hyper), case["dtype"])
-    grad_y = layout(rng.standard_normal(y.shape).astype(case["dtype"]), case["layout"])
-    assert_close(F.avg_pool2d_backward(grad_y, x.shape, **hyper),
-                 R.avg_pool2d_backward(grad_y, x.shape, **hyper), case["dtype"])
+    y_ref = R.avg_pool2d(x, **hyper)
+    grad_y = layout(rng.standard_normal(y_ref.shape).astype(case["dtype"]), case["layout"])
+    want = R.avg_pool2d_backward(grad_y, x.shape, **hyper)
+    for _ in each_isa():
+        assert_close(F.avg_pool2d(x, **hyper), y_ref, case["dtype"])
+        assert_close(F.avg_pool2d_backward(grad_y, x.shape, **hyper), want, case["dtype"])
 
 
 @SETTINGS
 @given(pool_cases())
 def test_global_avg_pool2d_matches_reference(case):
     rng, x = _pool_input(case)
-    y = F.global_avg_pool2d(x)
-    assert_close(y, R.global_avg_pool2d(x), case["dtype"])
-    grad_y = rng.standard_normal(y.shape).astype(case["dtype"])
-    assert_close(F.global_avg_pool2d_backward(grad_y, x.shape),
-                 R.global_avg_pool2d_backward(grad_y, x.shape), case["dtype"])
+    y_ref = R.global_avg_pool2d(x)
+    grad_y = rng.standard_normal(y_ref.shape).astype(case["dtype"])
+    want = R.global_avg_pool2d_backward(grad_y, x.shape)
+    for _ in each_isa():
+        assert_close(F.global_avg_pool2d(x), y_ref, case["dtype"])
+        assert_close(F.global_avg_pool2d_backward(grad_y, x.shape), want, case["dtype"])
 
 
 @pytest.mark.skipif(torch is None, reason="torch not importable")
