@@ -475,6 +475,11 @@ SURVIVES: list[Survives] = [
     Survives("batch_norm2d NaN/inf", lambda M: M.batch_norm2d(_nan_x(), _c(), _c()), False),
     Survives("relu/sigmoid/tanh/elu NaN/inf", lambda M: tuple(
         op(_nan_x()) for op in (M.relu, M.sigmoid, M.tanh, M.elu, M.leaky_relu)), True),
+    Survives("activation backwards NaN/inf x", lambda M: tuple(
+        op(_x(), _nan_x()) for op in (M.relu_backward, M.leaky_relu_backward, M.elu_backward)),
+        True),
+    Survives("sigmoid/tanh backward NaN/inf grad", lambda M: tuple(
+        op(_nan_x(), M.sigmoid(_x())) for op in (M.sigmoid_backward, M.tanh_backward)), True),
     Survives("maxout NaN/inf", lambda M: M.maxout(_nan_x(), 2), False),
     Survives("softmax NaN/inf", lambda M: M.softmax(_nan_logits()), False),
     Survives("cross_entropy NaN/inf", lambda M: np.array(
