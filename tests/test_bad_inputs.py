@@ -358,6 +358,18 @@ BAD: list[Bad] = [
     Bad("indices uint64 huge", lambda: F.max_pool2d_backward(
         _x((2, 4, 3, 3)), _x(), 2, indices=np.full((2, 4, 3, 3), 2**63, np.uint64)),
         ValueError, r"^indices must be in \[0, H\*W\)"),
+    Bad("argmax int64", lambda: F.max_pool2d_backward_argmax(
+        _x((2, 4, 3, 3)), np.zeros((2, 4, 3, 3), np.int64), (2, 4, 6, 6), 2), TypeError,
+        r"^argmax must be a numpy.ndarray of dtype uint8 .*got int64"),
+    Bad("argmax list", lambda: F.max_pool2d_backward_argmax(
+        _x((2, 4, 3, 3)), [0] * 72, (2, 4, 6, 6), 2), TypeError,
+        r"^argmax must be a numpy.ndarray of dtype uint8 .*got list"),
+    Bad("argmax shape", lambda: F.max_pool2d_backward_argmax(
+        _x((2, 4, 3, 3)), np.zeros((2, 4, 2, 3), np.uint8), (2, 4, 6, 6), 2), ValueError,
+        r"^argmax must have shape \(2, 4, 3, 3\), got shape \(2, 4, 2, 3\)"),
+    Bad("argmax x_shape vs grad_y", lambda: F.max_pool2d_backward_argmax(
+        _x((2, 4, 3, 3)), np.zeros((2, 4, 3, 3), np.uint8), (2, 4, 8, 8), 2), ValueError,
+        r"^grad_y must have shape \(2, 4, 4, 4\), got shape \(2, 4, 3, 3\)"),
     # --- empty batch: averaging ops refuse it (SIGNATURES.md) --------------------------------
     Bad("batch_norm2d training N=0", lambda: F.batch_norm2d(_x((0, 4, 3, 3)), _c(), _c()),
         ValueError, r"more than 1 value per channel, got x shape \(0, 4, 3, 3\)"),
@@ -616,6 +628,14 @@ SHAPES: list[Shape] = [
         nn.Conv2d(4, 6, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(24, 3))(
         _EMPTY_X), (0, 3)),
     Shape("Flatten N=0", lambda: nn.Flatten()(_EMPTY_X), (0, 144)),
+    # Not a layer, but the same kind of check: an argmax naming no pixel of its window (it
+    # can't come from the forward) must not write out of bounds (run it under tools/sanitize.sh).
+    Shape("max_pool2d_backward_argmax 255 everywhere", lambda: F.max_pool2d_backward_argmax(
+        _x((2, 4, 3, 3)), np.full((2, 4, 3, 3), 255, np.uint8), (2, 4, 6, 6), 2),
+        (2, 4, 6, 6)),
+    Shape("max_pool2d_backward_argmax 255, overlapping 3x3/1 windows", lambda: (
+        F.max_pool2d_backward_argmax(_x((2, 4, 6, 6)), np.full((2, 4, 6, 6), 255, np.uint8),
+                                     (2, 4, 6, 6), 3, 1, 1)), (2, 4, 6, 6)),
     Shape("BatchNorm2d eval N=0", lambda: nn.BatchNorm2d(4).eval()(_EMPTY_X), (0, 4, 6, 6)),
 ]
 
@@ -638,6 +658,10 @@ KNOWN_BUGS = {
     "Sequential conv-relu-pool-flatten-linear N=0": "convcore/nn/layers.py Flatten.forward: "
                                                     "x.reshape(N, -1) fails for N == 0",
     "Flatten N=0": "convcore/nn/layers.py Flatten.forward: x.reshape(N, -1) fails for N == 0",
+    "batch_norm2d NaN/inf": "csrc/norm/norm_impl.h batch-norm statistics: `var = var > 0 ? var "
+                            ": 0` turns a NaN variance into 0, so a channel holding NaN gets "
+                            "save_invstd = 1/sqrt(eps) and a finite running_var (the reference "
+                            "and torch give NaN); y is NaN either way",
 }
 
 

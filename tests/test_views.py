@@ -103,6 +103,12 @@ OPS: list[Op] = [
        lambda gy, x, idx: F.max_pool2d_backward(gy, x, **POOL, indices=idx),
        lambda rng, dt: [_r(rng, (2, 4, 4, 3), dt), _r(rng, X, dt),
                         rng.integers(0, 42, (2, 4, 4, 3))]),
+    Op("max_pool2d_with_argmax", lambda x: F.max_pool2d_with_argmax(x, **POOL),
+       lambda rng, dt: [_r(rng, X, dt)]),
+    Op("max_pool2d_backward_argmax",
+       lambda gy, a: F.max_pool2d_backward_argmax(gy, a, X, **POOL),
+       lambda rng, dt: [_r(rng, (2, 4, 4, 3), dt),
+                        rng.integers(0, 9, (2, 4, 4, 3)).astype(np.uint8)]),
     Op("avg_pool2d", lambda x: F.avg_pool2d(x, **POOL, count_include_pad=False),
        lambda rng, dt: [_r(rng, X, dt)]),
     Op("avg_pool2d_backward", lambda gy: F.avg_pool2d_backward(gy, X, **POOL),
@@ -180,9 +186,30 @@ def _assert_same(got, want, dtype) -> None:
             np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol * scale)
 
 
+# Bugs found here in code owned elsewhere, reported to the owners: expected failures until
+# fixed, then failures ("fixed: remove it") -- strict xfail.
+KNOWN_BUGS = {
+    ("max_pool2d_backward_argmax", "readonly"):
+        "convcore/_pool.pxi max_pool2d_backward (and max_pool2d_argmax_to_indices) take "
+        "`unsigned char[::1] argmax_raw`, not const: a read-only argmax raises 'buffer source "
+        "array is read-only'",
+    ("batch_norm2d eval relu", "readonly"):
+        "convcore/_norm.pxi batch_norm_forward takes running_mean/running_var as non-const "
+        "memoryviews even in eval mode (functional/norm.py passes them through): read-only "
+        "running statistics raise 'buffer source array is read-only'",
+}
+
+
+def _params():
+    for op in OPS:
+        for kind in VARIANTS:
+            bug = KNOWN_BUGS.get((op.name, kind))
+            marks = [pytest.mark.xfail(strict=True, reason=f"known bug: {bug}")] if bug else []
+            yield pytest.param(op, kind, marks=marks, id=f"{op.name}-{kind}")
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("kind", VARIANTS)
-@pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
+@pytest.mark.parametrize("op, kind", _params())
 def test_view_gives_the_contiguous_result_and_is_not_modified(op, kind, dtype):
     rng = np.random.default_rng(abs(hash((op.name, kind))) % 2**32)
     views, owners = zip(*(make_view(a, kind) for a in op.arrays(rng, dtype)))
@@ -234,14 +261,24 @@ def test_read_only_running_stats_in_training_are_refused():
     with pytest.raises(ValueError, match=r"^running_var must be writeable"):
         F.batch_norm1d(x[:, :, 0, 0], np.ones(4, np.float32), np.zeros(4, np.float32),
                        np.zeros(4, np.float32), np.broadcast_to(np.float32(1), (4,)))
-    # In eval mode nothing is written: read-only statistics are fine.
-    F.batch_norm2d(x, np.ones(4, np.float32), np.zeros(4, np.float32), mean, var,
-                   training=False)
+
+
+@pytest.mark.xfail(strict=True, reason="known bug: " + KNOWN_BUGS[("batch_norm2d eval relu",
+                                                                     "readonly")])
+def test_read_only_running_stats_in_eval_are_fine():
+    """In eval mode nothing is written: read-only statistics must be accepted."""
+    x = _r(np.random.default_rng(6), X, np.float32)
+    mean, var = np.zeros(4, np.float32), np.ones(4, np.float32)
+    mean.flags.writeable = var.flags.writeable = False
+    y, _, _ = F.batch_norm2d(x, np.ones(4, np.float32), np.zeros(4, np.float32), mean, var,
+                             training=False)
+    np.testing.assert_allclose(y, x / np.sqrt(1 + 1e-5), rtol=1e-6)
 
 
 def test_every_functional_op_is_covered():
     covered = {op.name.split()[0] for op in OPS}
-    missing = set(F.__all__) - covered - {"conv_output_size"}
+    extras = {"max_pool2d_with_argmax", "max_pool2d_backward_argmax"}   # not in __all__
+    missing = (set(F.__all__) | extras) - covered - {"conv_output_size"}
     assert not missing, f"add these ops to OPS: {sorted(missing)}"
 
 
