@@ -24,14 +24,18 @@ cdef extern from "convcore.h" nogil:
 
 
 def batch_norm_forward(floating[:, :, ::1] y, floating[::1] save_mean, floating[::1] save_invstd,
-                       floating[::1] running_mean, floating[::1] running_var,
+                       const floating[::1] running_mean, const floating[::1] running_var,
                        const floating[:, :, ::1] x, const floating[::1] gamma,
                        const floating[::1] beta, bint training, double momentum, double eps,
                        bint relu):
-    """y = batch norm of x (N, C, L); fills save_mean/save_invstd (C,), updates running stats."""
+    """y = batch norm of x (N, C, L); fills save_mean/save_invstd (C,), updates running stats.
+
+    The running stats are declared const so that eval mode (which only reads them) accepts
+    read-only arrays; training mode writes them, and the caller has checked they are writable.
+    """
     cdef int n_threads = effective_n_threads()
-    cdef floating *rm = &running_mean[0] if running_mean.shape[0] > 0 else NULL
-    cdef floating *rv = &running_var[0] if running_var.shape[0] > 0 else NULL
+    cdef floating *rm = <floating *>&running_mean[0] if running_mean.shape[0] > 0 else NULL
+    cdef floating *rv = <floating *>&running_var[0] if running_var.shape[0] > 0 else NULL
     with nogil:
         if floating is float:
             cc_batch_norm_forward_f32(&y[0, 0, 0], &save_mean[0], &save_invstd[0], rm, rv,

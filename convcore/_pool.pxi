@@ -52,11 +52,11 @@ cdef cc_pool_shape pool_shape(Py_ssize_t *x_shape, Py_ssize_t *y_shape, tuple ke
     return g
 
 
-cdef void *argmax_pointer(unsigned char[::1] argmax_raw) noexcept:
+cdef void *argmax_pointer(const unsigned char[::1] argmax_raw) noexcept:
     return <void *>&argmax_raw[0] if argmax_raw.shape[0] > 0 else NULL
 
 
-def max_pool2d(floating[:, :, :, ::1] y, unsigned char[::1] argmax_raw, int argmax_bytes,
+def max_pool2d(floating[:, :, :, ::1] y, const unsigned char[::1] argmax_raw, int argmax_bytes,
                const floating[:, :, :, ::1] x, tuple kernel, tuple stride, tuple padding):
     """y = max over each window of x; argmax_raw (bytes of the compact argmax, or empty)."""
     cdef cc_pool_shape g = pool_shape(x.shape, y.shape, kernel, stride,
@@ -73,7 +73,7 @@ def max_pool2d(floating[:, :, :, ::1] y, unsigned char[::1] argmax_raw, int argm
 
 
 def max_pool2d_backward(floating[:, :, :, ::1] gx, const floating[:, :, :, ::1] gy,
-                        unsigned char[::1] argmax_raw, int argmax_bytes, tuple kernel,
+                        const unsigned char[::1] argmax_raw, int argmax_bytes, tuple kernel,
                         tuple stride, tuple padding):
     """gx = gy scattered to each window's argmax (compact form)."""
     cdef cc_pool_shape g = pool_shape(gx.shape, gy.shape, kernel, stride,
@@ -89,7 +89,7 @@ def max_pool2d_backward(floating[:, :, :, ::1] gx, const floating[:, :, :, ::1] 
                                        &g, n_threads)
 
 
-def max_pool2d_argmax_to_indices(int64_t[:, :, :, ::1] indices, unsigned char[::1] argmax_raw,
+def max_pool2d_argmax_to_indices(int64_t[:, :, :, ::1] indices, const unsigned char[::1] argmax_raw,
                                  int argmax_bytes, tuple x_shape, tuple kernel, tuple stride,
                                  tuple padding):
     """torch-style flat indices h*W + w from the compact argmax."""

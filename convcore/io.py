@@ -147,7 +147,8 @@ def load(path: PathLike) -> Module:
             if ARCHITECTURE_KEY not in archive.files:
                 raise ValueError(f"it has no {ARCHITECTURE_KEY!r} entry (not written by save)")
             version = archive[FORMAT_KEY] if FORMAT_KEY in archive.files else None
-            if version is None or version.shape != (1,) or int(version[0]) != FORMAT_VERSION:
+            if (version is None or version.shape != (1,) or version.dtype.kind not in "iu"
+                    or int(version[0]) != FORMAT_VERSION):
                 raise ValueError(f"unsupported format version {version!r}")
             raw = archive[ARCHITECTURE_KEY]
             if raw.dtype != np.uint8 or raw.ndim != 1:
@@ -162,6 +163,7 @@ def load(path: PathLike) -> Module:
         RecursionError,
         zipfile.BadZipFile,
         zlib.error,
+        NotImplementedError,  # zipfile: a damaged header names an unknown compression method
     ) as exc:
         if isinstance(exc, FileNotFoundError):
             raise

@@ -642,27 +642,6 @@ SHAPES: list[Shape] = [
 
 ALL_CASES = [*BAD, *EMPTY, *SURVIVES, *SHAPES]
 
-# Bugs this catalogue found in code owned elsewhere, reported to the owners: the case is an
-# expected failure until fixed, and fails ("fixed: remove it from KNOWN_BUGS") once it passes.
-KNOWN_BUGS = {
-    "Conv2d in_channels 0": "convcore/nn/conv.py + init.py: Kaiming init divides by fan_in = 0 "
-                            "(ZeroDivisionError); in_channels/out_channels are not checked",
-    "Conv2d in_channels 4.0": "convcore/nn/conv.py: in_channels not checked; NumPy's "
-                              "'float object cannot be interpreted as an integer' names nothing",
-    "LeakyReLU slope 'a'": "convcore/nn/layers.py LeakyReLU.__init__: float('a') gives a "
-                           "ValueError that names no argument",
-    "Linear backward grad shape": "convcore/nn/conv.py Linear.backward: grad_out.reshape(-1, "
-                                  "out_features) gives NumPy's reshape error, no name or shapes",
-    "Flatten backward grad shape": "convcore/nn/layers.py Flatten.backward: NumPy's reshape "
-                                   "error, no name or shapes",
-    "Sequential conv-relu-pool-flatten-linear N=0": "convcore/nn/layers.py Flatten.forward: "
-                                                    "x.reshape(N, -1) fails for N == 0",
-    "Flatten N=0": "convcore/nn/layers.py Flatten.forward: x.reshape(N, -1) fails for N == 0",
-    "batch_norm2d NaN/inf": "csrc/norm/norm_impl.h batch-norm statistics: `var = var > 0 ? var "
-                            ": 0` turns a NaN variance into 0, so a channel holding NaN gets "
-                            "save_invstd = 1/sqrt(eps) and a finite running_var (the reference "
-                            "and torch give NaN); y is NaN either way",
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -753,16 +732,12 @@ def catalogue(request):
 
 def test_catalogue_is_big_enough():
     assert len(BAD) >= 40 and len(ALL_CASES) == len({c.id for c in ALL_CASES})
-    assert set(KNOWN_BUGS) <= {c.id for c in ALL_CASES}
 
 
 @pytest.mark.parametrize("index", range(len(ALL_CASES)), ids=[c.id for c in ALL_CASES])
 def test_catalogue_case(catalogue, index):
     isa, results = catalogue
     record, case_id = results[index], ALL_CASES[index].id
-    if case_id in KNOWN_BUGS:
-        assert not record["ok"], f"{case_id} passes now: fixed, remove it from KNOWN_BUGS"
-        pytest.xfail(f"known bug: {KNOWN_BUGS[case_id]} -- got {record['detail'][:200]}")
     assert record["ok"], f"[{isa}] {case_id}: {record['detail']}"
 
 

@@ -253,28 +253,7 @@ def _run_all() -> list:
     return results
 
 
-# Bugs found here in code owned elsewhere, reported to the owners: expected failures until
-# fixed, then failures ("fixed: remove it") -- strict xfail.
-_POOL_SCRATCH = (
-    "SEGFAULT, csrc/pool/pool_impl.h cc_max_pool2d / cc_avg_pool2d: the per-thread row scratch "
-    "malloc(row_scratch_bytes(g)) = (W + 2*pw + S + 2*(Q + S)) values, ~40 GB for this window, "
-    "returns NULL and is not checked; pad_row then writes through NULL (since 458c557, 'pad the "
-    "rows of edge windows'). best/arg mallocs are unchecked too. The kernels can't report it "
-    "(void): bound the scratch, or return a status the wrapper turns into MemoryError.")
-KNOWN_BUGS = {
-    "max_pool2d window 1x2147483646": _POOL_SCRATCH,
-    "avg_pool2d window 1x2147483646 count_include_pad=False": _POOL_SCRATCH,
-}
-
-
-def _params():
-    for index, case in enumerate(CASES):
-        bug = KNOWN_BUGS.get(case.id)
-        marks = [pytest.mark.xfail(strict=True, reason=f"known bug: {bug}")] if bug else []
-        yield pytest.param(index, marks=marks, id=case.id)
-
-
-@pytest.mark.parametrize("index", _params())
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[c.id for c in CASES])
 def test_big_call_works_or_fails_cleanly(index):
     if not _results:
         _results.extend(_run_all())
@@ -293,7 +272,6 @@ def test_cases_are_big():
     """Keep the catalogue honest: the 'huge' inputs really exceed 2**31 elements."""
     assert huge((1, 1, BIG, BIG)).size > 2**31
     assert sum(c.expected is None for c in CASES) >= 5
-    assert set(KNOWN_BUGS) <= {c.id for c in CASES}
 
 
 if __name__ == "__main__":

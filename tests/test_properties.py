@@ -146,11 +146,6 @@ def test_conv2d_backward_needs_subset(case, needs):
             assert g is None
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "known bug, convcore/functional/conv.py conv2d_backward passes grad_x=None to the fused-type "
-    "_kernels.conv2d_backward (_conv.pxi): with the first buffer None Cython picks the float "
-    "specialisation, so float64 with needs lacking 'x' raises 'Buffer dtype mismatch, expected "
-    "float but got double' (e.g. nn.Conv2d in float64 as a first layer)"))
 @pytest.mark.parametrize("needs", [("weight",), ("bias",), ("weight", "bias"), ()])
 def test_conv2d_backward_float64_without_grad_x(needs):
     x, w = np.ones((1, 2, 4, 4)), np.ones((3, 2, 3, 3))

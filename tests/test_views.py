@@ -186,26 +186,10 @@ def _assert_same(got, want, dtype) -> None:
             np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol * scale)
 
 
-# Bugs found here in code owned elsewhere, reported to the owners: expected failures until
-# fixed, then failures ("fixed: remove it") -- strict xfail.
-KNOWN_BUGS = {
-    ("max_pool2d_backward_argmax", "readonly"):
-        "convcore/_pool.pxi max_pool2d_backward (and max_pool2d_argmax_to_indices) take "
-        "`unsigned char[::1] argmax_raw`, not const: a read-only argmax raises 'buffer source "
-        "array is read-only'",
-    ("batch_norm2d eval relu", "readonly"):
-        "convcore/_norm.pxi batch_norm_forward takes running_mean/running_var as non-const "
-        "memoryviews even in eval mode (functional/norm.py passes them through): read-only "
-        "running statistics raise 'buffer source array is read-only'",
-}
-
-
 def _params():
     for op in OPS:
         for kind in VARIANTS:
-            bug = KNOWN_BUGS.get((op.name, kind))
-            marks = [pytest.mark.xfail(strict=True, reason=f"known bug: {bug}")] if bug else []
-            yield pytest.param(op, kind, marks=marks, id=f"{op.name}-{kind}")
+            yield pytest.param(op, kind, id=f"{op.name}-{kind}")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -263,8 +247,6 @@ def test_read_only_running_stats_in_training_are_refused():
                        np.zeros(4, np.float32), np.broadcast_to(np.float32(1), (4,)))
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: " + KNOWN_BUGS[("batch_norm2d eval relu",
-                                                                     "readonly")])
 def test_read_only_running_stats_in_eval_are_fine():
     """In eval mode nothing is written: read-only statistics must be accepted."""
     x = _r(np.random.default_rng(6), X, np.float32)

@@ -65,7 +65,9 @@ def conv2d_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray, strid
     grad_x = np.empty(x.shape, dtype) if "x" in needs else None
     grad_w = np.empty(weight.shape, dtype) if "weight" in needs else None
     grad_b = np.empty(weight.shape[0], dtype) if "bias" in needs else None
-    _kernels.conv2d_backward(grad_x, grad_w, grad_b, _kernel_input(grad_y), _kernel_input(x),
-                             _kernel_input(weight), args.stride, args.padding, args.dilation,
-                             args.groups)
+    # Name the specialisation: with grad_x None, Cython's fused dispatch can't infer it.
+    kernel = _kernels.conv2d_backward["double" if dtype == np.float64 else "float"]
+    kernel(grad_x, grad_w, grad_b, _kernel_input(grad_y), _kernel_input(x),
+           _kernel_input(weight), args.stride, args.padding, args.dilation,
+           args.groups)
     return grad_x, grad_w, grad_b

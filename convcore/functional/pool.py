@@ -52,7 +52,22 @@ def _raw(argmax: np.ndarray) -> np.ndarray:
     return argmax.reshape(-1).view(np.uint8)
 
 
+# The forward kernels keep one padded input row per thread, W + 2*pw + S + 2*(Q + S) values.
+# Only an absurd window (millions of columns) makes that unallocatable; refuse it up front.
+_MAX_ROW_VALUES = 1 << 26
+
+
+def _check_row_scratch(op: str, x_shape: tuple, args: _checks.PoolArgs) -> None:
+    (_, s), (_, pw), (_, q) = args.kernel, args.padding, args.out_hw
+    values = x_shape[3] + 2 * pw + s + 2 * (q + s)
+    if values > _MAX_ROW_VALUES:
+        raise MemoryError(f"{op}: a padded row of {values} values (x shape {tuple(x_shape)}, "
+                          f"kernel_size {args.kernel}, padding {args.padding}) is more than "
+                          f"the kernel's row scratch allows ({_MAX_ROW_VALUES})")
+
+
 def _max_pool(x: np.ndarray, args: _checks.PoolArgs, with_argmax: bool):
+    _check_row_scratch("max_pool2d", x.shape, args)
     n, c = x.shape[:2]
     y = np.empty((n, c, *args.out_hw), x.dtype)
     argmax = np.empty(y.shape, _argmax_dtype(args.kernel)) if with_argmax else None
@@ -166,6 +181,7 @@ def avg_pool2d(x: np.ndarray, kernel_size, stride=None, padding=0,
     _checks.check_array("x", x, 4, "(N, C, H, W)")
     args = _checks.check_pool2d("avg_pool2d", x.shape, kernel_size, stride, padding)
     count_include_pad = _checks.check_bool("count_include_pad", count_include_pad)
+    _check_row_scratch("avg_pool2d", x.shape, args)
     y = np.empty((*x.shape[:2], *args.out_hw), x.dtype)
     if y.size:
         _kernels.avg_pool2d(y, _contiguous(x), count_include_pad, args.kernel,

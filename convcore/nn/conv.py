@@ -6,6 +6,7 @@ from typing import Any, Dict, Tuple, Union
 
 import numpy as np
 
+from .. import _checks
 from ..init import default_weight_bias_
 from .module import Module, Parameter, as_generator, check_dtype, ops
 
@@ -50,6 +51,9 @@ class Conv2d(Module):
         rng: Union[None, int, np.random.Generator] = None,
     ) -> None:
         super().__init__()
+        in_channels = _checks.check_int("in_channels", in_channels, 1)
+        out_channels = _checks.check_int("out_channels", out_channels, 1)
+        groups = _checks.check_int("groups", groups, 1)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"in_channels ({in_channels}) and out_channels ({out_channels}) must be "
@@ -122,8 +126,8 @@ class Linear(Module):
         rng: Union[None, int, np.random.Generator] = None,
     ) -> None:
         super().__init__()
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = _checks.check_int("in_features", in_features, 1)
+        self.out_features = _checks.check_int("out_features", out_features, 1)
         self.dtype = check_dtype(dtype)
         self.weight = Parameter(np.empty((out_features, in_features), self.dtype))
         self.bias = Parameter(np.empty(out_features, self.dtype)) if bias else None
@@ -139,6 +143,8 @@ class Linear(Module):
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         rows, shape = self._take()
+        _checks.check_array("grad_y", grad_out)
+        _checks.check_shape("grad_y", grad_out, (*shape[:-1], self.out_features))
         g = grad_out.reshape(-1, self.out_features)
         gx, gw, gb = ops().linear_backward(g, rows, self.weight.data)
         self.weight.accumulate_grad(gw)

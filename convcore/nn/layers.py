@@ -6,6 +6,7 @@ from typing import Any, Dict, Union
 
 import numpy as np
 
+from .. import _checks
 from .module import Module, as_generator, ops
 
 
@@ -28,7 +29,8 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01, dtype: Any = np.float32, rng: Any = None):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = _checks.check_float("negative_slope", negative_slope, -np.inf,
+                                                  np.inf)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._keep(x)
@@ -120,10 +122,15 @@ class Flatten(Module):
         if not isinstance(x, np.ndarray):
             raise TypeError(f"x must be a numpy ndarray, got {type(x).__name__}")
         self._keep(x.shape)
-        return x.reshape(x.shape[: self.start_dim] + (-1,))
+        # An explicit size, not -1: -1 is ambiguous when the batch is empty.
+        return x.reshape(x.shape[: self.start_dim] + (int(np.prod(x.shape[self.start_dim:])),))
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out.reshape(self._take())
+        shape = self._take()
+        _checks.check_array("grad_y", grad_out)
+        _checks.check_shape("grad_y", grad_out,
+                            shape[: self.start_dim] + (int(np.prod(shape[self.start_dim:])),))
+        return grad_out.reshape(shape)
 
     def config(self) -> Dict[str, Any]:
         return dict(start_dim=self.start_dim)

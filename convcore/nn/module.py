@@ -286,8 +286,9 @@ class Module:
             if key not in given:
                 continue
             value = np.asarray(given[key])
-            if value.dtype == object:
-                raise TypeError(f"load_state_dict: {key!r} is an object array")
+            if value.dtype.kind not in "biuf":  # not complex, strings, objects or records
+                raise TypeError(f"load_state_dict: {key!r} has dtype {value.dtype}, "
+                                "expected a real number array")
             target = getattr(owner, attr)
             array = target.data if isinstance(target, Parameter) else target
             if value.shape != array.shape:

@@ -163,7 +163,7 @@ void FN(cc_batch_norm_forward)(REAL *y, REAL *save_mean, REAL *save_invstd, REAL
                 }
                 const double shifted_mean = sum / m;
                 double var = sumsq / m - shifted_mean * shifted_mean;
-                var = var > 0 ? var : 0;
+                var = var < 0 ? 0 : var; /* rounding can go below 0; NaN stays NaN */
                 mean[ch] = (double)x[ch * l] + shifted_mean;
                 invstd[ch] = 1.0 / sqrt(var + eps);
                 if (running_mean) {
