@@ -404,3 +404,19 @@ def check_class_target(target: object, logits: np.ndarray) -> np.ndarray:
             f"{logits.shape}): expected 0 <= target < {n_classes}"
         )
     return target
+
+
+def check_linear(x, weight, bias=None) -> None:
+    """Check linear's x (N, I), weight (O, I) and bias (O,) or None."""
+    check_array("x", x, 2, "(N, in_features)")
+    check_array("weight", weight, 2, "(out_features, in_features)")
+    if bias is not None:
+        check_array("bias", bias, 1, "(out_features,)")
+    check_same_dtype(x=x, weight=weight, bias=bias)
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(
+            f"feature mismatch: weight shape {weight.shape} expects {weight.shape[1]} input "
+            f"features, but x shape {x.shape} has {x.shape[1]}"
+        )
+    if bias is not None:
+        check_shape("bias", bias, (weight.shape[0],))

@@ -22,21 +22,6 @@ from .._config import _kernels
 __all__ = ["linear", "linear_backward"]
 
 
-def _check_linear(x, weight, bias=None) -> None:
-    _checks.check_array("x", x, 2, "(N, in_features)")
-    _checks.check_array("weight", weight, 2, "(out_features, in_features)")
-    if bias is not None:
-        _checks.check_array("bias", bias, 1, "(out_features,)")
-    _checks.check_same_dtype(x=x, weight=weight, bias=bias)
-    if weight.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"feature mismatch: weight shape {weight.shape} expects {weight.shape[1]} input "
-            f"features, but x shape {x.shape} has {x.shape[1]}"
-        )
-    if bias is not None:
-        _checks.check_shape("bias", bias, (weight.shape[0],))
-
-
 def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a (M, K) @ b (K, L) -> (M, L) as a 1x1 convolution of the image b (K channels, 1 x L)
     by the weight a (M, K, 1, 1)."""
@@ -53,7 +38,7 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """``y = x @ weight.T + bias``: x (N, I), weight (O, I), bias (O,) or None -> y (N, O)."""
-    _check_linear(x, weight, bias)
+    _checks.check_linear(x, weight, bias)
     y = _matmul(x, weight.T)
     if bias is not None:
         y += bias
@@ -66,7 +51,7 @@ def linear_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray):
     grad_y (N, O), x (N, I), weight (O, I) -> grad_x = dY @ W (N, I),
     grad_weight = dY^T @ x (O, I), grad_bias = sum_n dY (O,).
     """
-    _check_linear(x, weight)
+    _checks.check_linear(x, weight)
     _checks.check_array("grad_y", grad_y, 2, "(N, out_features)")
     _checks.check_same_dtype(grad_y=grad_y, x=x, weight=weight)
     _checks.check_shape("grad_y", grad_y, (x.shape[0], weight.shape[0]))

@@ -16,24 +16,9 @@ from .. import _checks
 __all__ = ["linear", "linear_backward"]
 
 
-def _check_linear(x, weight, bias=None) -> None:
-    _checks.check_array("x", x, 2, "(N, in_features)")
-    _checks.check_array("weight", weight, 2, "(out_features, in_features)")
-    if bias is not None:
-        _checks.check_array("bias", bias, 1, "(out_features,)")
-    _checks.check_same_dtype(x=x, weight=weight, bias=bias)
-    if weight.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"feature mismatch: weight shape {weight.shape} expects {weight.shape[1]} input "
-            f"features, but x shape {x.shape} has {x.shape[1]}"
-        )
-    if bias is not None:
-        _checks.check_shape("bias", bias, (weight.shape[0],))
-
-
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """``y = x @ weight.T + bias``: x (N, I), weight (O, I), bias (O,) or None -> y (N, O)."""
-    _check_linear(x, weight, bias)
+    _checks.check_linear(x, weight, bias)
     y = x.astype(np.float64) @ weight.astype(np.float64).T
     if bias is not None:
         y += bias.astype(np.float64)
@@ -46,7 +31,7 @@ def linear_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray):
     grad_y (N, O), x (N, I), weight (O, I) -> grad_x = dY @ W (N, I),
     grad_weight = dY^T @ x (O, I), grad_bias = sum_n dY (O,).
     """
-    _check_linear(x, weight)
+    _checks.check_linear(x, weight)
     _checks.check_array("grad_y", grad_y, 2, "(N, out_features)")
     _checks.check_same_dtype(grad_y=grad_y, x=x, weight=weight)
     _checks.check_shape("grad_y", grad_y, (x.shape[0], weight.shape[0]))
