@@ -193,7 +193,7 @@ def _params():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("op, kind", _params())
+@pytest.mark.parametrize("op, kind", list(_params()))
 def test_view_gives_the_contiguous_result_and_is_not_modified(op, kind, dtype):
     rng = np.random.default_rng(abs(hash((op.name, kind))) % 2**32)
     views, owners = zip(*(make_view(a, kind) for a in op.arrays(rng, dtype)))
