@@ -28,8 +28,10 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     m, l = a.shape[0], b.shape[1]
     out = np.empty((1, m, 1, l), dtype=a.dtype)
     if out.size and a.shape[1]:
-        _kernels.conv2d_forward(out, np.ascontiguousarray(b)[None, :, None, :],
-                                np.ascontiguousarray(a)[:, :, None, None], None,
+        # C-contiguous AND aligned: the kernels read whole floats (np.ascontiguousarray keeps
+        # an unaligned contiguous view as it is).
+        _kernels.conv2d_forward(out, np.require(b, requirements="CA")[None, :, None, :],
+                                np.require(a, requirements="CA")[:, :, None, None], None,
                                 (1, 1), (0, 0), (1, 1), 1, 0)
     else:
         out.fill(0)
