@@ -84,6 +84,12 @@ def uniform_(tensor: ArrayLike, a: float = 0.0, b: float = 1.0, rng: RNG = None)
     return array
 
 
+def _kaiming_fan(array: np.ndarray, mode: str) -> int:
+    """fan_in (preserves the forward's variance) or fan_out (the backward's), as PyTorch."""
+    fan_in, fan_out = _fans(array)
+    return fan_in if mode == "fan_in" else fan_out
+
+
 def kaiming_uniform_(
     tensor: ArrayLike,
     a: float = 0.0,
@@ -93,10 +99,8 @@ def kaiming_uniform_(
 ) -> np.ndarray:
     """He uniform: U(-b, b), b = gain * sqrt(3 / fan). PyTorch layers use a=sqrt(5)."""
     array = _array(tensor)
-    fan_in, fan_out = _fans(array)
-    fan = fan_in if mode == "fan_in" else fan_out
     gain = calculate_gain(nonlinearity, a)
-    return _fill_uniform(array, gain * math.sqrt(3.0 / fan), rng)
+    return _fill_uniform(array, gain * math.sqrt(3.0 / _kaiming_fan(array, mode)), rng)
 
 
 def kaiming_normal_(
@@ -108,9 +112,7 @@ def kaiming_normal_(
 ) -> np.ndarray:
     """He normal: N(0, std^2), std = gain / sqrt(fan)."""
     array = _array(tensor)
-    fan_in, fan_out = _fans(array)
-    fan = fan_in if mode == "fan_in" else fan_out
-    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_kaiming_fan(array, mode))
     array[...] = as_generator(rng).normal(0.0, std, size=array.shape)
     return array
 
