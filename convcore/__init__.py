@@ -7,13 +7,14 @@ plain NumPy (the oracle of the tests and benchmarks).
 __version__ = "0.1.0"
 
 # _config first: it loads the compiled kernels (see _config._load_kernels).
-from ._config import build_info, get_num_threads, set_num_threads  # noqa: I001
+from ._config import (build_info, get_num_threads, get_winograd,  # noqa: I001
+                      set_num_threads, set_winograd)
 from . import _fork, functional, reference, testing  # noqa: F401 (_fork: at-fork hook)
 
 F = functional
 
 __all__ = ["F", "functional", "reference", "testing", "build_info", "get_num_threads",
-           "set_num_threads", "__version__"]
+           "set_num_threads", "get_winograd", "set_winograd", "__version__"]
 
 # Model API (pure Python over convcore.functional).
 from . import data, init, nn, optim  # noqa: E402

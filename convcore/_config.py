@@ -55,6 +55,23 @@ def get_num_threads() -> int:
     return _kernels.n_threads()
 
 
+def set_winograd(mode: str) -> None:
+    """When float32 3x3 stride-1 convolutions use Winograd F(2x2, 3x3): ``"auto"`` (default:
+    when C >= 16 and K >= 8, where it is measured faster), ``"never"`` (always the direct
+    engine: the results of the GEMM algorithm, a little more rounding-stable for huge C), or
+    ``"always"`` (whenever the shape allows). Forward passes and the data gradient (a forward
+    convolution of grad_y) follow it. Also set by ``CONVCORE_WINOGRAD`` at import.
+    """
+    if mode not in ("auto", "never", "always"):
+        raise ValueError(f"set_winograd: mode must be 'auto', 'never' or 'always', got {mode!r}")
+    _kernels.set_conv_winograd(mode)
+
+
+def get_winograd() -> str:
+    """The Winograd mode in force (see set_winograd)."""
+    return _kernels.get_conv_winograd()
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -71,7 +88,7 @@ def build_info() -> dict:
 
     Keys: ``version``, ``compiler``, ``openmp`` (bool), ``isas_compiled``, ``isas_available``
     (compiled and runnable on this CPU), ``isa`` (in use now), ``num_threads``, ``cpu``,
-    ``cores``, ``numpy``, ``python``.
+    ``winograd`` (see set_winograd), ``cores``, ``numpy``, ``python``.
     """
     from . import __version__
 
@@ -83,6 +100,7 @@ def build_info() -> dict:
         "isas_available": _kernels.available_isas(),
         "isa": _kernels.isa(),
         "num_threads": get_num_threads(),
+        "winograd": get_winograd(),
         "cpu": _cpu_model(),
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),
@@ -102,4 +120,15 @@ def _apply_isa_from_environment() -> None:
         warnings.warn(f"CONVCORE_ISA ignored: {err}; using {_kernels.isa()!r}", stacklevel=3)
 
 
+def _apply_winograd_from_environment() -> None:
+    wanted = os.environ.get("CONVCORE_WINOGRAD", "").strip().lower()
+    if not wanted:
+        return
+    try:
+        set_winograd(wanted)
+    except ValueError as err:
+        warnings.warn(f"CONVCORE_WINOGRAD ignored: {err}", stacklevel=3)
+
+
 _apply_isa_from_environment()
+_apply_winograd_from_environment()

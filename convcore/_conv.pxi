@@ -18,6 +18,9 @@ cdef extern from "convcore.h" nogil:
                                const cc_conv_geometry *geo, int n_threads)
     const char *cc_conv2d_kernel_name(int is_f64)
     void cc_conv2d_block_sizes(int is_f64, int64_t sizes[5])
+    void cc_conv2d_set_winograd(int mode)
+    int cc_conv2d_get_winograd()
+    int cc_conv2d_uses_winograd(const cc_conv_geometry *geo, int is_f64)
 
 
 cdef cc_conv_geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
@@ -110,3 +113,27 @@ def conv2d_block_sizes(bint is_f64=False):
     cdef int64_t sizes[5]
     cc_conv2d_block_sizes(is_f64, sizes)
     return dict(zip(("mr", "nr", "kc", "mc", "nc"), [sizes[i] for i in range(5)]))
+
+
+_WINOGRAD_MODES = ("never", "auto", "always")
+
+
+def set_conv_winograd(mode):
+    """Forward algorithm of 3x3 stride-1 float32 convs: "never" (direct), "auto", "always"."""
+    cc_conv2d_set_winograd(_WINOGRAD_MODES.index(mode))
+
+
+def get_conv_winograd():
+    return _WINOGRAD_MODES[cc_conv2d_get_winograd()]
+
+
+def conv2d_algorithm(x_shape, w_shape, y_shape, stride, padding, dilation, int groups,
+                     bint is_f64=False):
+    """"winograd" or "direct": what conv2d_forward runs for these shapes (tests, bench)."""
+    cdef Py_ssize_t xs[4]
+    cdef Py_ssize_t ws[4]
+    cdef Py_ssize_t ys[4]
+    for i in range(4):
+        xs[i], ws[i], ys[i] = x_shape[i], w_shape[i], y_shape[i]
+    cdef cc_conv_geometry geo = conv_geometry(xs, ws, ys, stride, padding, dilation, groups)
+    return "winograd" if cc_conv2d_uses_winograd(&geo, is_f64) else "direct"

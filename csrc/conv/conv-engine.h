@@ -95,8 +95,9 @@ static int is_same_width(const struct cc_conv_geometry *g)
 /* ------------------------------------------------------------------------------------------ */
 /* Forward: y = act(conv(x, w) + bias).                                                        */
 
-int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const CC_T *bias,
-                               int activation, const struct cc_conv_geometry *geo, int n_threads)
+static int CC_NAME(forward_direct)(CC_T *y, const CC_T *x, const CC_T *weight, const CC_T *bias,
+                                 int activation, const struct cc_conv_geometry *geo,
+                                 int n_threads)
 {
     const CC_CONFIG *cfg = CC_GET_CONFIG();
     const int64_t mr = cfg->mr, nr = cfg->nr, KC = cfg->kc, MC = cfg->mc;
@@ -187,6 +188,21 @@ int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const
     }
     free(a_packed);
     return failed ? -1 : 0;
+}
+
+/* The includer defines CC_WINOGRAD_FORWARD (float32) to send the shapes it handles there; a
+ * result with NaN or infinities is recomputed directly (see winograd.h). */
+int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const CC_T *bias,
+                               int activation, const struct cc_conv_geometry *geo, int n_threads)
+{
+#ifdef CC_WINOGRAD_FORWARD
+    if (cc_winograd_f32_applies(geo)) {
+        const int status = cc_winograd_f32_forward(y, x, weight, bias, activation, geo, n_threads);
+        if (status != CC_WINOGRAD_NOT_FINITE)
+            return status;
+    }
+#endif
+    return CC_NAME(forward_direct)(y, x, weight, bias, activation, geo, n_threads);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -1,11 +1,14 @@
 /* float32 instance of the convolution engine (conv-engine.h); portable C, the ISA-specific part
- * is the microkernel picked from the gemm table at run time. Also the kernel-table queries. */
+ * is the microkernel picked from the gemm table at run time. 3x3 stride-1 layers with many
+ * channels go to Winograd (winograd-f32.c). Also the kernel-table queries. */
 #include "../gemm/gemm.h"
+#include "winograd.h"
 
 #define CC_T float
 #define CC_NAME(name) name##_f32
 #define CC_CONFIG struct cc_gemm_config_f32
 #define CC_GET_CONFIG cc_gemm_config_f32
+#define CC_WINOGRAD_FORWARD
 
 #include "conv-engine.h"
 
@@ -27,4 +30,9 @@ void cc_conv2d_block_sizes(int is_f64, int64_t sizes[5])
         for (int i = 0; i < 5; i++)
             sizes[i] = v[i];
     }
+}
+
+int cc_conv2d_uses_winograd(const struct cc_conv_geometry *geo, int is_f64)
+{
+    return !is_f64 && cc_winograd_f32_applies(geo);
 }

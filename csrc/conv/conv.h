@@ -32,6 +32,13 @@ int cc_conv2d_backward_f64(double *grad_x, double *grad_weight, double *grad_bia
                            const double *grad_y, const double *x, const double *weight,
                            const struct cc_conv_geometry *geo, int n_threads);
 
+/* Forward algorithm for 3x3 stride-1 float32 layers: 0 direct always, 1 Winograd F(2x2, 3x3)
+ * when the channel counts make it pay (default), 2 Winograd whenever the shape allows. */
+void cc_conv2d_set_winograd(int mode);
+int cc_conv2d_get_winograd(void);
+/* 1 if the forward convolution of this geometry (and dtype) runs Winograd now. */
+int cc_conv2d_uses_winograd(const struct cc_conv_geometry *geo, int is_f64);
+
 /* Name of the microkernel the active ISA uses for dtype "f32" / "f64" (for build_info, tests). */
 const char *cc_conv2d_kernel_name(int is_f64);
 /* Its block sizes (MR, NR, KC, MC, NC), so tests can sweep sizes around every tile edge. */
