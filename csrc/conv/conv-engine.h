@@ -480,8 +480,17 @@ int CC_NAME(cc_conv2d_backward)(CC_T *grad_x, CC_T *grad_weight, CC_T *grad_bias
 {
     if (grad_bias)
         bias_grad(grad_bias, grad_y, geo, n_threads);
-    if (grad_weight && weight_grad(grad_weight, grad_y, x, geo, n_threads) != 0)
-        return -1;
+    if (grad_weight) {
+        int status = 1;
+#ifdef CC_WINOGRAD_FORWARD
+        if (cc_winograd_f32_weight_grad_applies(geo))
+            status = cc_winograd_f32_weight_grad(grad_weight, grad_y, x, geo, n_threads);
+        if (status < 0)
+            return -1;
+#endif
+        if (status != 0 && weight_grad(grad_weight, grad_y, x, geo, n_threads) != 0)
+            return -1;
+    }
     if (grad_x) {
         const int status = flipped_data_grad_applies(geo)
                                ? flipped_data_grad(grad_x, grad_y, weight, geo, n_threads)

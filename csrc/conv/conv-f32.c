@@ -34,5 +34,7 @@ void cc_conv2d_block_sizes(int is_f64, int64_t sizes[5])
 
 int cc_conv2d_uses_winograd(const struct cc_conv_geometry *geo, int is_f64)
 {
-    return !is_f64 && cc_winograd_f32_applies(geo);
+    if (is_f64)
+        return 0;
+    return cc_winograd_f32_applies(geo) | cc_winograd_f32_weight_grad_applies(geo) << 1;
 }

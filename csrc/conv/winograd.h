@@ -42,13 +42,21 @@ typedef int (*cc_winograd_output_f32)(float *restrict y0, float *restrict y1, in
                                        const float *restrict m, int64_t m_stride, int64_t count,
                                        float bias, int relu);
 
+/* Weight-gradient side: tile u of dY (2x2: dY rows y0, y1 from column 2*tq0; zero past `cols`
+ * columns, and y1 NULL for a row past P) transformed to A dY A^T, t[xi * t_stride + u]; whole
+ * vectors, like the input transform. A = (A^T)^T. */
+typedef void (*cc_winograd_grad_tile_f32)(float *restrict t, int64_t t_stride, const float *y0,
+                                          const float *y1, int64_t cols, int64_t count);
+
 #define CC_DECLARE_WINOGRAD(isa)                                                                 \
     void cc_winograd_input_f32_##isa(float *restrict v, int64_t v_stride,                        \
                                      const float *const rows[4], int64_t w, int64_t col0,        \
                                      int64_t count);                                             \
     int cc_winograd_output_f32_##isa(float *restrict y0, float *restrict y1, int64_t out_cols,  \
                                      const float *restrict m, int64_t m_stride, int64_t count,   \
-                                     float bias, int relu);
+                                     float bias, int relu);                                      \
+    void cc_winograd_grad_tile_f32_##isa(float *restrict t, int64_t t_stride, const float *y0,   \
+                                         const float *y1, int64_t cols, int64_t count);
 CC_DECLARE_WINOGRAD(scalar)
 CC_DECLARE_WINOGRAD(avx2)
 CC_DECLARE_WINOGRAD(avx512)
@@ -65,6 +73,12 @@ int cc_winograd_f32_applies(const struct cc_conv_geometry *geo);
  * or infinity of x or the weights over whole tiles (inf - inf = NaN), so the caller recomputes
  * such a y directly, for the NaN and inf pattern of the direct convolution. */
 #define CC_WINOGRAD_NOT_FINITE 1
+/* grad_w of the same convolutions: dU[xi] (K x C) = sum over tiles of (A dY A^T)[xi] * V[xi]
+ * (the dot microkernel, depth = tiles), then grad_w = G^T dU G. Same return values: a NaN or
+ * infinity in the result asks the caller for the direct weight gradient. */
+int cc_winograd_f32_weight_grad_applies(const struct cc_conv_geometry *geo);
+int cc_winograd_f32_weight_grad(float *grad_w, const float *grad_y, const float *x,
+                                const struct cc_conv_geometry *geo, int n_threads);
 int cc_winograd_f32_forward(float *y, const float *x, const float *weight, const float *bias,
                             int activation, const struct cc_conv_geometry *geo, int n_threads);
 

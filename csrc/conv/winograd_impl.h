@@ -102,6 +102,36 @@ void WG_CAT(cc_winograd_input_f32, ISA)(float *restrict v, int64_t v_stride,
     }
 }
 
+/* Gradient side of the weight gradient: tile u of dY (rows y0, y1, columns 2u, 2u + 1, zero
+ * past `cols` or when y1 is NULL) becomes A dY A^T, rows [a, a + b, a - b, -b] of each dY row
+ * (a, b) combined as r0, r0 + r1, r0 - r1, -r1. Whole vectors, as the input transform. */
+void WG_CAT(cc_winograd_grad_tile_f32, ISA)(float *restrict t, int64_t t_stride,
+                                            const float *y0, const float *y1, int64_t cols,
+                                            int64_t count)
+{
+    enum { LEN = CC_WINOGRAD_MAX_RUN + 2 * WG_VW };
+    float even[2][LEN], odd[2][LEN];
+    const int64_t padded = (count + WG_VW - 1) / WG_VW * WG_VW;
+    split_columns(even[0], odd[0], y0, cols, 0, count, padded);
+    split_columns(even[1], odd[1], y1, cols, 0, count, padded);
+    for (int64_t u = 0; u < count; u += WG_VW) {
+        wg_vec r[2][4]; /* dY . A^T */
+        for (int i = 0; i < 2; i++) {
+            const wg_vec a = wg_load(even[i] + u), b = wg_load(odd[i] + u);
+            r[i][0] = a;
+            r[i][1] = a + b;
+            r[i][2] = a - b;
+            r[i][3] = -b;
+        }
+        for (int j = 0; j < 4; j++) { /* A . (dY . A^T), column j */
+            wg_store(t + (0 + j) * t_stride + u, r[0][j]);
+            wg_store(t + (4 + j) * t_stride + u, r[0][j] + r[1][j]);
+            wg_store(t + (8 + j) * t_stride + u, r[0][j] - r[1][j]);
+            wg_store(t + (12 + j) * t_stride + u, -r[1][j]);
+        }
+    }
+}
+
 /* Output: y = A^T m A, the 2x2 result of tile u going to columns 2u, 2u + 1 of both rows.
  * Also says whether any result (of every tile, the discarded row of a cut one included) is not
  * finite.
