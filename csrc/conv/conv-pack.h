@@ -51,6 +51,11 @@ static inline void put_run(CC_T *restrict d, int64_t d_stride, const CC_T *restr
             const CC_T *restrict src = plane + row_base + q;
             for (int64_t u = a; u < b; u++)
                 d[u] = src[u];
+        } else if (sw == 2 && b > a) { /* a constant stride vectorises (shuffles), a variable
+                                        * one does not: 42 % of a stride-2 conv was packing */
+            const CC_T *restrict src = plane + row_base + 2 * q;
+            for (int64_t u = a; u < b; u++)
+                d[u] = src[2 * u];
         } else {
             for (int64_t u = a; u < b; u++)
                 d[u] = plane[row_base + (q + u) * sw];
