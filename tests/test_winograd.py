@@ -186,7 +186,8 @@ def test_data_gradient_through_winograd(winograd_mode):
     x = rng.standard_normal((2, 24, 11, 9)).astype(np.float32)
     w = rng.standard_normal((32, 24, 3, 3)).astype(np.float32)
     gy = rng.standard_normal((2, 32, 11, 9)).astype(np.float32)
-    assert algorithm(gy.shape, (24, 32, 3, 3)) == "winograd"  # the flipped forward's geometry
+    assert algorithm(x.shape, w.shape, part="data_grad") == "winograd"
+    assert algorithm(x.shape, w.shape, stride=2, part="data_grad") == "direct"  # col2im
     want = R.conv2d_backward(gy.astype(np.float64), x.astype(np.float64),
                              w.astype(np.float64), padding=1)
     bound = R.conv2d_backward(np.abs(gy.astype(np.float64)), np.abs(x.astype(np.float64)),

@@ -62,6 +62,7 @@ class Case:
     rtol: float = 2e-3                          # max |a - b| / max |b| per output
     reference_ok: bool = True                   # the reference is fast enough to compare with
     check: Callable[[str], float] | None = None  # custom check(oracle) -> error
+    describe: Callable[[], str] | None = None    # what convcore runs (e.g. its algorithm)
 
     @property
     def id(self) -> str:
@@ -184,8 +185,28 @@ def conv_cases(names: Sequence[str]) -> List[Case]:
             outputs = ("y",) if variant == "fwd" else ("y", "grad_x", "grad_weight", "grad_bias")
             builders = {impl: _conv_builder(shape, variant, impl) for impl in IMPLS}
             cases.append(Case("conv", "conv2d", name, variant, "GF/s", flops,
-                              _conv_inputs(shape), builders, outputs, rtol=2e-3))
+                              _conv_inputs(shape), builders, outputs, rtol=2e-3,
+                              describe=lambda s=shape, v=variant: _conv_algorithms(s, v)))
     return cases
+
+
+def _conv_algorithms(shape: ConvShape, variant: str) -> str:
+    """Which convcore algorithm each part runs, e.g. "winograd (dW direct)"."""
+    from convcore import _kernels
+
+    def part(x_shape, w_shape, y_shape, stride, pad, which="forward"):
+        return _kernels.conv2d_algorithm(x_shape, w_shape, y_shape, (stride,) * 2, (pad,) * 2,
+                                         (1, 1), shape.groups, False, which)
+
+    x = (shape.n, shape.c, shape.h, shape.w)
+    w = (shape.k, shape.c // shape.groups, shape.r, shape.r)
+    y = (shape.n, shape.k, *shape.out_hw)
+    forward = part(x, w, y, shape.stride, shape.pad)
+    if variant == "fwd":
+        return forward
+    data = part(x, w, y, shape.stride, shape.pad, "data_grad")
+    weight = part(x, w, y, shape.stride, shape.pad, "weight_grad")
+    return f"fwd {forward}, dX {data}, dW {weight}"
 
 
 def _conv_inputs(shape: ConvShape):

@@ -298,7 +298,8 @@ def run_case(case: Case, threads: int, oracle: str, compare: str | None,
         "threads": threads, "rounds": len(timings["convcore"].samples),
         "impls": {n: t.as_dict(case.work, case.unit) for n, t in timings.items()},
         "check": {"oracle": oracle, "rtol": case.rtol, "errors": errors},
-        "compare": compare, "ratio": None, "baselines": {}, "note": note,
+        "compare": compare, "ratio": None, "baselines": {},
+        "note": "; ".join(filter(None, [case.describe() if case.describe else None, note])),
     }
     ours = timings["convcore"].median
     if compare:

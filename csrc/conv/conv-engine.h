@@ -451,6 +451,16 @@ static int flipped_data_grad_applies(const struct cc_conv_geometry *geo)
            4 * geo->h * geo->w <= 5 * geo->p * geo->q;
 }
 
+/* The forward convolution that flipped_data_grad runs: dY (N, K, P, Q) -> dX (N, C, H, W). */
+static struct cc_conv_geometry flipped_geometry(const struct cc_conv_geometry *geo)
+{
+    const struct cc_conv_geometry t = {
+        geo->n, geo->k, geo->c, geo->p, geo->q, geo->h, geo->w, geo->r, geo->s, 1, 1,
+        geo->dil_h * (geo->r - 1) - geo->pad_h, geo->dil_w * (geo->s - 1) - geo->pad_w,
+        geo->dil_h, geo->dil_w, geo->groups};
+    return t;
+}
+
 static int flipped_data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
                              const struct cc_conv_geometry *geo, int n_threads)
 {
@@ -464,10 +474,7 @@ static int flipped_data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weigh
                 for (int64_t i = 0; i < rs; i++)
                     flipped[((g * cg + c) * kg + k) * rs + (rs - 1 - i)] =
                         weight[((g * kg + k) * cg + c) * rs + i];
-    const struct cc_conv_geometry t = {
-        geo->n, geo->k, geo->c, geo->p, geo->q, geo->h, geo->w, geo->r, geo->s, 1, 1,
-        geo->dil_h * (geo->r - 1) - geo->pad_h, geo->dil_w * (geo->s - 1) - geo->pad_w,
-        geo->dil_h, geo->dil_w, G};
+    const struct cc_conv_geometry t = flipped_geometry(geo);
     const int status = CC_NAME(cc_conv2d_forward)(grad_x, grad_y, flipped, NULL, CC_ACT_NONE, &t,
                                                   n_threads);
     free(flipped);

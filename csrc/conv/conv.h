@@ -36,8 +36,8 @@ int cc_conv2d_backward_f64(double *grad_x, double *grad_weight, double *grad_bia
  * when the channel counts make it pay (default), 2 Winograd whenever the shape allows. */
 void cc_conv2d_set_winograd(int mode);
 int cc_conv2d_get_winograd(void);
-/* Which parts of this geometry's convolution (and dtype) run Winograd now: 1 the forward (and a
- * stride-1 data gradient, itself a forward), 2 the weight gradient; a bitmask. */
+/* Which parts of this geometry's convolution (and dtype) run Winograd now, a bitmask: 1 the
+ * forward, 2 the weight gradient, 4 the data gradient (when it is a forward conv of dY). */
 int cc_conv2d_uses_winograd(const struct cc_conv_geometry *geo, int is_f64);
 
 /* Name of the microkernel the active ISA uses for dtype "f32" / "f64" (for build_info, tests). */
