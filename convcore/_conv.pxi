@@ -129,8 +129,9 @@ def get_conv_winograd():
 
 def conv2d_algorithm(x_shape, w_shape, y_shape, stride, padding, dilation, int groups,
                      bint is_f64=False, part="forward"):
-    """"winograd" or "direct": what runs for these shapes (tests, bench); part: "forward",
-    "data_grad" or "weight_grad"."""
+    """"winograd", "small_c" (the direct kernel for few input channels) or "direct" (the
+    implicit GEMM): what runs for these shapes (tests, bench); part: "forward", "data_grad" or
+    "weight_grad"."""
     cdef Py_ssize_t xs[4]
     cdef Py_ssize_t ws[4]
     cdef Py_ssize_t ys[4]
@@ -138,4 +139,7 @@ def conv2d_algorithm(x_shape, w_shape, y_shape, stride, padding, dilation, int g
         xs[i], ws[i], ys[i] = x_shape[i], w_shape[i], y_shape[i]
     cdef cc_conv_geometry geo = conv_geometry(xs, ws, ys, stride, padding, dilation, groups)
     cdef int mask = {"forward": 1, "weight_grad": 2, "data_grad": 4}[part]
-    return "winograd" if cc_conv2d_uses_winograd(&geo, is_f64) & mask else "direct"
+    cdef int uses = cc_conv2d_uses_winograd(&geo, is_f64)
+    if part == "forward" and uses & 8:
+        return "small_c"
+    return "winograd" if uses & mask else "direct"

@@ -190,16 +190,19 @@ static int CC_NAME(forward_direct)(CC_T *y, const CC_T *x, const CC_T *weight, c
     return failed ? -1 : 0;
 }
 
-/* The includer defines CC_WINOGRAD_FORWARD (float32) to send the shapes it handles there; a
- * result with NaN or infinities is recomputed directly (see winograd.h). */
+/* The includer defines CC_WINOGRAD_FORWARD (float32) to send the shapes the special cases handle
+ * there: few input channels to the direct kernel (small_cin_impl.h), 3x3 stride 1 to Winograd (a
+ * result with NaN or infinities is then recomputed directly, see winograd.h). */
 int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const CC_T *bias,
                                int activation, const struct cc_conv_geometry *geo, int n_threads)
 {
 #ifdef CC_WINOGRAD_FORWARD
-    if (cc_winograd_f32_applies(geo)) {
+    if (cc_winograd_f32_applies(geo)) { /* (never for few channels, unless forced) */
         const int status = cc_winograd_f32_forward(y, x, weight, bias, activation, geo, n_threads);
         if (status != CC_WINOGRAD_NOT_FINITE)
             return status;
+    } else if (cc_conv2d_small_cin_applies(geo)) {
+        return cc_conv2d_small_cin_f32(y, x, weight, bias, activation, geo, n_threads);
     }
 #endif
     return CC_NAME(forward_direct)(y, x, weight, bias, activation, geo, n_threads);

@@ -38,6 +38,8 @@ int cc_conv2d_uses_winograd(const struct cc_conv_geometry *geo, int is_f64)
         return 0;
     const struct cc_conv_geometry flipped = flipped_geometry(geo);
     const int data = flipped_data_grad_applies(geo) && cc_winograd_f32_applies(&flipped);
+    if (!cc_winograd_f32_applies(geo) && cc_conv2d_small_cin_applies(geo))
+        return 8 | cc_winograd_f32_weight_grad_applies(geo) << 1;
     return cc_winograd_f32_applies(geo) | cc_winograd_f32_weight_grad_applies(geo) << 1 |
            data << 2;
 }

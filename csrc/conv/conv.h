@@ -32,12 +32,19 @@ int cc_conv2d_backward_f64(double *grad_x, double *grad_weight, double *grad_bia
                            const double *grad_y, const double *x, const double *weight,
                            const struct cc_conv_geometry *geo, int n_threads);
 
+/* The direct kernel for few input channels (small_cin_impl.h): when it applies, and the
+ * forward it runs (float32; same contract as cc_conv2d_forward_f32). */
+int cc_conv2d_small_cin_applies(const struct cc_conv_geometry *geo);
+int cc_conv2d_small_cin_f32(float *y, const float *x, const float *weight, const float *bias,
+                            int activation, const struct cc_conv_geometry *geo, int n_threads);
+
 /* Forward algorithm for 3x3 stride-1 float32 layers: 0 direct always, 1 Winograd F(2x2, 3x3)
  * when the channel counts make it pay (default), 2 Winograd whenever the shape allows. */
 void cc_conv2d_set_winograd(int mode);
 int cc_conv2d_get_winograd(void);
 /* Which parts of this geometry's convolution (and dtype) run Winograd now, a bitmask: 1 the
- * forward, 2 the weight gradient, 4 the data gradient (when it is a forward conv of dY). */
+ * forward, 2 the weight gradient, 4 the data gradient (when it is a forward conv of dY); 8: the
+ * forward runs the direct kernel for few input channels instead. */
 int cc_conv2d_uses_winograd(const struct cc_conv_geometry *geo, int is_f64);
 
 /* Name of the microkernel the active ISA uses for dtype "f32" / "f64" (for build_info, tests). */
