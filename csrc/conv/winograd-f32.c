@@ -28,7 +28,7 @@
 #define WG_MIN_IN_CHANNELS 16
 #define WG_MIN_OUT_CHANNELS 8
 /* Bytes of transformed input per item (V): a few blocks of it share L2 with the U block. */
-#define WG_V_BYTES (256 * 1024)
+#define WG_V_BYTES (128 * 1024)
 /* Floats after each V panel and each V[xi]: room for the input transform's whole-vector stores
  * past a run (winograd.h), and V[xi] starts off a 4 KB multiple apart (16 store streams to one
  * L1 set were measured 15 % slower). */
