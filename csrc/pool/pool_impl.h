@@ -262,6 +262,24 @@ ALWAYS_INLINE void FN(max_unpool_row)(REAL *restrict gxr, const REAL *restrict g
     }
 }
 
+/* The 2-wide case with uint8 argmax (2x2 windows): whole groups of 8 outputs in the vector loop,
+ * the last q % 8 through small zero-padded buffers (a scalar remainder made a 28-wide plane 3x
+ * slower per byte than a 32-wide one). */
+static void FN(max_unpool_row_2)(REAL *restrict gxr, const REAL *restrict gyr,
+                                 const uint8_t *restrict a8, int64_t q, int32_t k_row)
+{
+    const int64_t full = q / 8 * 8, rest = q - full;
+    FN(max_unpool_row)(gxr, gyr, a8, NULL, full, 2, k_row);
+    if (rest) {
+        REAL g_tail[8] = {0}, out[16];
+        uint8_t a_tail[8] = {0};
+        memcpy(g_tail, gyr + full, (size_t)rest * sizeof(REAL));
+        memcpy(a_tail, a8 + full, (size_t)rest);
+        FN(max_unpool_row)(out, g_tail, a_tail, NULL, 8, 2, k_row);
+        memcpy(gxr + 2 * full, out, (size_t)(2 * rest) * sizeof(REAL));
+    }
+}
+
 static void FN(max_pool_backward_disjoint_plane)(REAL *restrict gx, const REAL *restrict gy,
                                                  const void *argmax, int argmax_bytes,
                                                  int64_t at, const cc_pool_shape *g)
@@ -273,7 +291,7 @@ static void FN(max_pool_backward_disjoint_plane)(REAL *restrict gx, const REAL *
         for (int r = 0; r < g->r; r++) {
             REAL *gxr = gx + (op * g->r + r) * g->w;
             if (g->s == 2 && a8)
-                FN(max_unpool_row)(gxr, gy + op * g->q, a8, NULL, g->q, 2, r * 2);
+                FN(max_unpool_row_2)(gxr, gy + op * g->q, a8, g->q, r * 2);
             else
                 FN(max_unpool_row)(gxr, gy + op * g->q, a8, a32, g->q, g->s, r * g->s);
             for (int64_t w = covered_w; w < g->w; w++)
