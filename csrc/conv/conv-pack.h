@@ -9,16 +9,13 @@
  * a single interval, so the inner loops are straight copies (vectorised for stride 1).
  */
 
+#include "blocking.h"
+
 /* What the packers need of a convolution: one image plane geometry (the channel stride is H*W). */
 struct im_view {
     int64_t h, w, p, q, r, s, sh, sw, ph, pw, dh, dw;
 };
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* The output columns q with 0 <= q * sw + off_w < W, as [*q_lo, *q_hi). */
 static void valid_q_range(const struct im_view *v, int64_t off_w, int64_t *q_lo, int64_t *q_hi)

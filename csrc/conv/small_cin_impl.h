@@ -17,6 +17,7 @@
 
 #include "../pointwise/pointwise.h"
 #include "conv.h"
+#include "vec.h"
 
 /* acc += w * x as one FMA where the ISA has it: ISO C mode (-std=c11) turns contraction off. */
 #if defined(__clang__)
@@ -25,35 +26,17 @@
 #pragma GCC optimize("fp-contract=fast")
 #endif
 
-#if defined(__AVX512F__)
-#define SC_VW 16
-#elif defined(__AVX__)
-#define SC_VW 8
-#else
-#define SC_VW 4
-#endif
-typedef float sc_vec __attribute__((vector_size(SC_VW * sizeof(float))));
-typedef int32_t sc_mask __attribute__((vector_size(SC_VW * sizeof(int32_t))));
-#define SC_STRIP (2 * SC_VW)
+#define SC_STRIP (2 * CC_VEC_W)
 #define SC_KB 6
 
 #define SC_CAT_(a, b) a##_##b
 #define SC_CAT(a, b) SC_CAT_(a, b)
 
-static inline sc_vec sc_load(const float *p)
-{
-    sc_vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void sc_store(float *p, sc_vec v) { memcpy(p, &v, sizeof v); }
-
 /* max(v, floor) lane by lane, keeping NaN (it compares false), as the GEMM epilogue. */
-static inline sc_vec sc_floor(sc_vec v, sc_vec floor)
+static inline cc_vec sc_floor(cc_vec v, cc_vec floor)
 {
-    const sc_mask below = v < floor;
-    return (sc_vec)(((sc_mask)v & ~below) | ((sc_mask)floor & below));
+    const cc_vec_mask below = v < floor;
+    return (cc_vec)(((cc_vec_mask)v & ~below) | ((cc_vec_mask)floor & below));
 }
 
 /* Output channels k0 .. k0 + rows (<= KB) of one output row, columns q0 .. q0 + STRIP: out[i]
@@ -62,13 +45,13 @@ static inline sc_vec sc_floor(sc_vec v, sc_vec floor)
  * the 12 FMAs of a tap); w: the weights, [tap][KB] (KB channels side by side). */
 static inline void strip(float *const out[SC_KB], const float *restrict base,
                          const int64_t *restrict offset, const float *restrict w, int64_t taps,
-                         int64_t rows, const float *bias, sc_vec floor_vec)
+                         int64_t rows, const float *bias, cc_vec floor_vec)
 {
-    sc_vec acc00 = {0}, acc01 = {0}, acc10 = {0}, acc11 = {0}, acc20 = {0}, acc21 = {0};
-    sc_vec acc30 = {0}, acc31 = {0}, acc40 = {0}, acc41 = {0}, acc50 = {0}, acc51 = {0};
+    cc_vec acc00 = {0}, acc01 = {0}, acc10 = {0}, acc11 = {0}, acc20 = {0}, acc21 = {0};
+    cc_vec acc30 = {0}, acc31 = {0}, acc40 = {0}, acc41 = {0}, acc50 = {0}, acc51 = {0};
     for (int64_t t = 0; t < taps; t++) {
         const float *restrict row = base + offset[t];
-        const sc_vec x0 = sc_load(row), x1 = sc_load(row + SC_VW);
+        const cc_vec x0 = cc_vec_load(row), x1 = cc_vec_load(row + CC_VEC_W);
         const float *restrict tap = w + t * SC_KB;
 #define SC_FMA(i)                                                                               \
     acc##i##0 += tap[i] * x0;                                                                   \
@@ -79,8 +62,8 @@ static inline void strip(float *const out[SC_KB], const float *restrict base,
 #define SC_STORE(i)                                                                             \
     if ((i) < rows) {                                                                           \
         const float b = bias ? bias[i] : 0.0f;                                                  \
-        sc_store(out[i], sc_floor(acc##i##0 + b, floor_vec));                                   \
-        sc_store(out[i] + SC_VW, sc_floor(acc##i##1 + b, floor_vec));                           \
+        cc_vec_store(out[i], sc_floor(acc##i##0 + b, floor_vec));                                   \
+        cc_vec_store(out[i] + CC_VEC_W, sc_floor(acc##i##1 + b, floor_vec));                           \
     }
     SC_STORE(0) SC_STORE(1) SC_STORE(2) SC_STORE(3) SC_STORE(4) SC_STORE(5)
 #undef SC_STORE
@@ -109,7 +92,7 @@ int SC_CAT(cc_conv2d_small_cin_f32, ISA)(float *y, const float *x, const float *
             w_blocks[(k / SC_KB * crs + t) * SC_KB + k % SC_KB] = weight[k * crs + t];
     for (int64_t t = 0; t < crs; t++)
         offset[t] = t / (R * S) * plane_size + t / S % R * wp + t % S;
-    const sc_vec floor_vec = (sc_vec){0} + (activation == CC_ACT_RELU ? 0.0f : -INFINITY);
+    const cc_vec floor_vec = (cc_vec){0} + (activation == CC_ACT_RELU ? 0.0f : -INFINITY);
     int failed = 0;
     const int nt = (int)(items < n_threads ? items : n_threads);
 #pragma omp parallel num_threads(nt)

@@ -19,6 +19,7 @@
 #include "../dispatch.h"
 #include "../gemm/gemm.h"
 #include "../pointwise/pointwise.h"
+#include "blocking.h"
 #include "conv.h"
 #include "winograd.h"
 
@@ -39,11 +40,6 @@ static int winograd_mode = CC_WINOGRAD_AUTO;
 void cc_conv2d_set_winograd(int mode) { winograd_mode = mode; }
 int cc_conv2d_get_winograd(void) { return winograd_mode; }
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* The weight gradient's chunks pay for their transforms from more channels and longer tile
  * rows than the forward (measured, 2 threads: C = K = 32 on 16x16 1.2x faster than the direct

@@ -1,48 +1,34 @@
 /* Winograd F(2x2, 3x3) tile transforms (contracts and legend in winograd.h), written once and
  * compiled per ISA (winograd.c, winograd-avx2.c, winograd-avx512.c: same code, the flags
- * differ). No intrinsics: every loop runs along the tiles of a row with unit stride, so gcc
- * vectorises it over 8 or 16 tiles; the 4x4 tile is unrolled into named scalars per lane.
+ * differ). Every loop runs along the tiles of a row with unit stride, a vector (vec.h) of 4, 8
+ * or 16 tiles at a time; the 4x4 tile is unrolled into named vectors.
  */
 #include <math.h>
 #include <string.h>
 
+#include "vec.h"
 #include "winograd.h"
 
 #define WG_CAT_(a, b) a##_##b
 #define WG_CAT(a, b) WG_CAT_(a, b)
 
-/* Vectors of WG_VW floats through GCC/Clang vector extensions: explicit lanes without
- * intrinsics, so one source serves SSE2 (the portable build), AVX2 and AVX-512. (gcc's
- * auto-vectoriser gave up on the input transform: it ran at scalar speed, 1.3x the GEMM.) */
-#if defined(__AVX512F__)
-#define WG_VW 16
+/* Explicit vectors, because gcc's auto-vectoriser gave up on the input transform (it ran at
+ * scalar speed, 1.3x the time of the GEMM). Even/odd lane picks for the column split: */
+#if CC_VEC_W == 16
 #define WG_EVEN 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
 #define WG_ODD 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
-#elif defined(__AVX__)
-#define WG_VW 8
+#elif CC_VEC_W == 8
 #define WG_EVEN 0, 2, 4, 6, 8, 10, 12, 14
 #define WG_ODD 1, 3, 5, 7, 9, 11, 13, 15
 #else
-#define WG_VW 4
 #define WG_EVEN 0, 2, 4, 6
 #define WG_ODD 1, 3, 5, 7
 #endif
-typedef float wg_vec __attribute__((vector_size(WG_VW * sizeof(float))));
-typedef int32_t wg_ivec __attribute__((vector_size(WG_VW * sizeof(int32_t))));
 #if defined(__clang__)
 #define WG_PICK(lo, hi, lanes) __builtin_shufflevector(lo, hi, lanes)
 #else
-#define WG_PICK(lo, hi, lanes) __builtin_shuffle(lo, hi, (wg_ivec){lanes})
+#define WG_PICK(lo, hi, lanes) __builtin_shuffle(lo, hi, (cc_vec_mask){lanes})
 #endif
-
-static inline wg_vec wg_load(const float *p)
-{
-    wg_vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void wg_store(float *p, wg_vec v) { memcpy(p, &v, sizeof v); }
 
 /* even[m] = row[col0 + 2m], odd[m] = row[col0 + 2m + 1] for m < count (0 outside the row, or
  * for every m if row is NULL), then zeros up to `padded`. Whole vectors where the row allows,
@@ -56,10 +42,10 @@ static void split_columns(float *restrict even, float *restrict odd, const float
             even[m] = 0.0f;
             odd[m] = col0 + 2 * m + 1 >= 0 ? row[col0 + 2 * m + 1] : 0.0f;
         }
-        for (; m < count && col0 + 2 * (m + WG_VW) <= w; m += WG_VW) {
-            const wg_vec lo = wg_load(row + col0 + 2 * m), hi = wg_load(row + col0 + 2 * m + WG_VW);
-            wg_store(even + m, WG_PICK(lo, hi, WG_EVEN));
-            wg_store(odd + m, WG_PICK(lo, hi, WG_ODD));
+        for (; m < count && col0 + 2 * (m + CC_VEC_W) <= w; m += CC_VEC_W) {
+            const cc_vec lo = cc_vec_load(row + col0 + 2 * m), hi = cc_vec_load(row + col0 + 2 * m + CC_VEC_W);
+            cc_vec_store(even + m, WG_PICK(lo, hi, WG_EVEN));
+            cc_vec_store(odd + m, WG_PICK(lo, hi, WG_ODD));
         }
         for (; m < count; m++) {
             const int64_t col = col0 + 2 * m;
@@ -78,26 +64,26 @@ void WG_CAT(cc_winograd_input_f32, ISA)(float *restrict v, int64_t v_stride,
                                         const float *const rows[4], int64_t w, int64_t col0,
                                         int64_t count)
 {
-    enum { LEN = CC_WINOGRAD_MAX_RUN + 2 * WG_VW };
+    enum { LEN = CC_WINOGRAD_MAX_RUN + 2 * CC_VEC_W };
     float even[4][LEN], odd[4][LEN];
-    const int64_t padded = (count + WG_VW) / WG_VW * WG_VW + WG_VW; /* > count + WG_VW */
+    const int64_t padded = (count + CC_VEC_W) / CC_VEC_W * CC_VEC_W + CC_VEC_W; /* > count + CC_VEC_W */
     for (int i = 0; i < 4; i++)
         split_columns(even[i], odd[i], rows[i], w, col0, count + 1, padded);
-    for (int64_t u = 0; u < count; u += WG_VW) {
-        wg_vec db[4][4]; /* d . B: row i of the tile, transformed along its columns */
+    for (int64_t u = 0; u < count; u += CC_VEC_W) {
+        cc_vec db[4][4]; /* d . B: row i of the tile, transformed along its columns */
         for (int i = 0; i < 4; i++) {
-            const wg_vec d0 = wg_load(even[i] + u), d1 = wg_load(odd[i] + u);
-            const wg_vec d2 = wg_load(even[i] + u + 1), d3 = wg_load(odd[i] + u + 1);
+            const cc_vec d0 = cc_vec_load(even[i] + u), d1 = cc_vec_load(odd[i] + u);
+            const cc_vec d2 = cc_vec_load(even[i] + u + 1), d3 = cc_vec_load(odd[i] + u + 1);
             db[i][0] = d0 - d2;
             db[i][1] = d1 + d2;
             db[i][2] = d2 - d1;
             db[i][3] = d1 - d3;
         }
         for (int j = 0; j < 4; j++) { /* B^T . (d . B), column j */
-            wg_store(v + (0 + j) * v_stride + u, db[0][j] - db[2][j]);
-            wg_store(v + (4 + j) * v_stride + u, db[1][j] + db[2][j]);
-            wg_store(v + (8 + j) * v_stride + u, db[2][j] - db[1][j]);
-            wg_store(v + (12 + j) * v_stride + u, db[1][j] - db[3][j]);
+            cc_vec_store(v + (0 + j) * v_stride + u, db[0][j] - db[2][j]);
+            cc_vec_store(v + (4 + j) * v_stride + u, db[1][j] + db[2][j]);
+            cc_vec_store(v + (8 + j) * v_stride + u, db[2][j] - db[1][j]);
+            cc_vec_store(v + (12 + j) * v_stride + u, db[1][j] - db[3][j]);
         }
     }
 }
@@ -109,25 +95,25 @@ void WG_CAT(cc_winograd_grad_tile_f32, ISA)(float *restrict t, int64_t t_stride,
                                             const float *y0, const float *y1, int64_t cols,
                                             int64_t count)
 {
-    enum { LEN = CC_WINOGRAD_MAX_RUN + 2 * WG_VW };
+    enum { LEN = CC_WINOGRAD_MAX_RUN + 2 * CC_VEC_W };
     float even[2][LEN], odd[2][LEN];
-    const int64_t padded = (count + WG_VW - 1) / WG_VW * WG_VW;
+    const int64_t padded = (count + CC_VEC_W - 1) / CC_VEC_W * CC_VEC_W;
     split_columns(even[0], odd[0], y0, cols, 0, count, padded);
     split_columns(even[1], odd[1], y1, cols, 0, count, padded);
-    for (int64_t u = 0; u < count; u += WG_VW) {
-        wg_vec r[2][4]; /* dY . A^T */
+    for (int64_t u = 0; u < count; u += CC_VEC_W) {
+        cc_vec r[2][4]; /* dY . A^T */
         for (int i = 0; i < 2; i++) {
-            const wg_vec a = wg_load(even[i] + u), b = wg_load(odd[i] + u);
+            const cc_vec a = cc_vec_load(even[i] + u), b = cc_vec_load(odd[i] + u);
             r[i][0] = a;
             r[i][1] = a + b;
             r[i][2] = a - b;
             r[i][3] = -b;
         }
         for (int j = 0; j < 4; j++) { /* A . (dY . A^T), column j */
-            wg_store(t + (0 + j) * t_stride + u, r[0][j]);
-            wg_store(t + (4 + j) * t_stride + u, r[0][j] + r[1][j]);
-            wg_store(t + (8 + j) * t_stride + u, r[0][j] - r[1][j]);
-            wg_store(t + (12 + j) * t_stride + u, -r[1][j]);
+            cc_vec_store(t + (0 + j) * t_stride + u, r[0][j]);
+            cc_vec_store(t + (4 + j) * t_stride + u, r[0][j] + r[1][j]);
+            cc_vec_store(t + (8 + j) * t_stride + u, r[0][j] - r[1][j]);
+            cc_vec_store(t + (12 + j) * t_stride + u, -r[1][j]);
         }
     }
 }
