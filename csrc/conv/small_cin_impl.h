@@ -62,8 +62,8 @@ static inline void strip(float *const out[SC_KB], const float *restrict base,
 #define SC_STORE(i)                                                                             \
     if ((i) < rows) {                                                                           \
         const float b = bias ? bias[i] : 0.0f;                                                  \
-        cc_vec_store(out[i], sc_floor(acc##i##0 + b, floor_vec));                                   \
-        cc_vec_store(out[i] + CC_VEC_W, sc_floor(acc##i##1 + b, floor_vec));                           \
+        cc_vec_store(out[i], sc_floor(acc##i##0 + b, floor_vec));                               \
+        cc_vec_store(out[i] + CC_VEC_W, sc_floor(acc##i##1 + b, floor_vec));                    \
     }
     SC_STORE(0) SC_STORE(1) SC_STORE(2) SC_STORE(3) SC_STORE(4) SC_STORE(5)
 #undef SC_STORE
@@ -124,7 +124,8 @@ int SC_CAT(cc_conv2d_small_cin_f32, ISA)(float *y, const float *x, const float *
                     const int whole = q0 + SC_STRIP <= Q;
                     float *out[SC_KB];
                     for (int i = 0; i < SC_KB; i++)
-                        out[i] = whole && i < rows ? yk + (i * P + p) * Q + q0 : tail + i * SC_STRIP;
+                        out[i] = whole && i < rows ? yk + (i * P + p) * Q + q0
+                                                   : tail + i * SC_STRIP;
                     strip(out, xp + p * wp + q0, offset, w_blocks + k0 * crs, crs, rows,
                           bias ? bias + k0 : NULL, floor_vec);
                     if (!whole)

@@ -167,7 +167,8 @@ int cc_winograd_f32_forward(float *y, const float *x, const float *weight, const
 #pragma omp parallel num_threads(nt) reduction(| : not_finite)
     {
         transform_weights(u, weight, K, C, mr, KC); /* (ends with a barrier) */
-        const int64_t panel_stride = C * nr + WG_SLACK, v_stride = tb / nr * panel_stride + WG_SLACK;
+        const int64_t panel_stride = C * nr + WG_SLACK;
+        const int64_t v_stride = tb / nr * panel_stride + WG_SLACK;
         const int64_t v_size = 16 * v_stride, m_rows = round_up(min64(KB, K), mr);
         float *v = aligned_alloc(64, (size_t)(v_size + 16 * m_rows * tb) * sizeof(float));
         float *m = v ? v + v_size : NULL;
@@ -199,11 +200,12 @@ int cc_winograd_f32_forward(float *y, const float *x, const float *weight, const
                         const int64_t ih = 2 * run.tp - geo->pad_h + i;
                         rows[i] = ih >= 0 && ih < H ? plane + ih * W : NULL;
                         if (rows[i] && c + 1 < C)
-                            for (int64_t col = max64(col0, 0); col < min64(col0 + 2 * run.count + 2, W); col += 16)
+                            for (int64_t col = max64(col0, 0);
+                                 col < min64(col0 + 2 * run.count + 2, W); col += 16)
                                 __builtin_prefetch(rows[i] + H * W + col);
                     }
-                    isa.input(v + (run.index / nr) * panel_stride + c * nr + run.index % nr, v_stride,
-                              rows, W, col0, run.count);
+                    float *dst = v + run.index / nr * panel_stride + c * nr + run.index % nr;
+                    isa.input(dst, v_stride, rows, W, col0, run.count);
                 }
             }
             /* 2. M[xi] = U[xi] . V[xi] per block of output channels, then y. */
@@ -217,8 +219,9 @@ int cc_winograd_f32_forward(float *y, const float *x, const float *weight, const
                         for (int64_t jr = 0; jr < tb; jr += nr)
                             for (int64_t ir = 0; ir < rows_pad; ir += mr)
                                 cfg->kernel(kc, u_xi + pc * m_pad + (k0 + ir) * kc,
-                                            v_xi + jr / nr * panel_stride + pc * nr, m_xi + ir * tb + jr, tb,
-                                            NULL, pc > 0 ? CC_GEMM_ACCUMULATE : 0);
+                                            v_xi + jr / nr * panel_stride + pc * nr,
+                                            m_xi + ir * tb + jr, tb, NULL,
+                                            pc > 0 ? CC_GEMM_ACCUMULATE : 0);
                     }
                 }
                 for (int64_t index = 0; index < count;) {

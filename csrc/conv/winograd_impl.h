@@ -43,7 +43,8 @@ static void split_columns(float *restrict even, float *restrict odd, const float
             odd[m] = col0 + 2 * m + 1 >= 0 ? row[col0 + 2 * m + 1] : 0.0f;
         }
         for (; m < count && col0 + 2 * (m + CC_VEC_W) <= w; m += CC_VEC_W) {
-            const cc_vec lo = cc_vec_load(row + col0 + 2 * m), hi = cc_vec_load(row + col0 + 2 * m + CC_VEC_W);
+            const cc_vec lo = cc_vec_load(row + col0 + 2 * m);
+            const cc_vec hi = cc_vec_load(row + col0 + 2 * m + CC_VEC_W);
             cc_vec_store(even + m, WG_PICK(lo, hi, WG_EVEN));
             cc_vec_store(odd + m, WG_PICK(lo, hi, WG_ODD));
         }
@@ -66,7 +67,8 @@ void WG_CAT(cc_winograd_input_f32, ISA)(float *restrict v, int64_t v_stride,
 {
     enum { LEN = CC_WINOGRAD_MAX_RUN + 2 * CC_VEC_W };
     float even[4][LEN], odd[4][LEN];
-    const int64_t padded = (count + CC_VEC_W) / CC_VEC_W * CC_VEC_W + CC_VEC_W; /* > count + CC_VEC_W */
+    /* past count + 1 by more than a vector: the loads of u + 1 .. u + VW stay in the zeros */
+    const int64_t padded = (count + CC_VEC_W) / CC_VEC_W * CC_VEC_W + CC_VEC_W;
     for (int i = 0; i < 4; i++)
         split_columns(even[i], odd[i], rows[i], w, col0, count + 1, padded);
     for (int64_t u = 0; u < count; u += CC_VEC_W) {
