@@ -190,13 +190,13 @@ static int CC_NAME(forward_direct)(CC_T *y, const CC_T *x, const CC_T *weight, c
     return failed ? -1 : 0;
 }
 
-/* The includer defines CC_WINOGRAD_FORWARD (float32) to send the shapes the special cases handle
+/* The includer defines CC_F32_SPECIAL_CASES (float32) to send the shapes the special cases handle
  * there: few input channels to the direct kernel (small_cin_impl.h), 3x3 stride 1 to Winograd (a
  * result with NaN or infinities is then recomputed directly, see winograd.h). */
 int CC_NAME(cc_conv2d_forward)(CC_T *y, const CC_T *x, const CC_T *weight, const CC_T *bias,
                                int activation, const struct cc_conv_geometry *geo, int n_threads)
 {
-#ifdef CC_WINOGRAD_FORWARD
+#ifdef CC_F32_SPECIAL_CASES
     if (cc_winograd_f32_applies(geo)) { /* (never for few channels, unless forced) */
         const int status = cc_winograd_f32_forward(y, x, weight, bias, activation, geo, n_threads);
         if (status != CC_WINOGRAD_NOT_FINITE)
@@ -491,14 +491,16 @@ int CC_NAME(cc_conv2d_backward)(CC_T *grad_x, CC_T *grad_weight, CC_T *grad_bias
     if (grad_bias)
         bias_grad(grad_bias, grad_y, geo, n_threads);
     if (grad_weight) {
-        int status = 1;
-#ifdef CC_WINOGRAD_FORWARD
-        if (cc_winograd_f32_weight_grad_applies(geo))
-            status = cc_winograd_f32_weight_grad(grad_weight, grad_y, x, geo, n_threads);
-        if (status < 0)
-            return -1;
+        int done = 0;
+#ifdef CC_F32_SPECIAL_CASES
+        if (cc_winograd_f32_weight_grad_applies(geo)) {
+            const int status = cc_winograd_f32_weight_grad(grad_weight, grad_y, x, geo, n_threads);
+            if (status < 0)
+                return -1;
+            done = status == 0; /* else a NaN or inf: the direct gradient places it exactly */
+        }
 #endif
-        if (status != 0 && weight_grad(grad_weight, grad_y, x, geo, n_threads) != 0)
+        if (!done && weight_grad(grad_weight, grad_y, x, geo, n_threads) != 0)
             return -1;
     }
     if (grad_x) {

@@ -8,7 +8,7 @@
 #define CC_NAME(name) name##_f32
 #define CC_CONFIG struct cc_gemm_config_f32
 #define CC_GET_CONFIG cc_gemm_config_f32
-#define CC_WINOGRAD_FORWARD
+#define CC_F32_SPECIAL_CASES
 
 #include "conv-engine.h"
 

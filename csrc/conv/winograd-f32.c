@@ -1,4 +1,5 @@
-/* Winograd F(2x2, 3x3) forward convolution, float32 (the maths and legend are in winograd.h).
+/* Winograd F(2x2, 3x3) convolution, float32: the forward here, the weight gradient at the end
+ * of the file (the maths and legend are in winograd.h).
  *
  * Per call: the weights become U[xi] (K x C) = (G g G^T)[xi], packed as the GEMM's A operand
  * (MR-row panels, depth blocks of KC: the direct engine's layout). Work items are blocks of TB
@@ -10,8 +11,9 @@
  *      transform (bias and ReLU fused) straight into y.
  * Each output element is computed by one item in a fixed order: 1 and n threads agree bit for bit.
  *
- * Workspace per thread: 16*C*TB (V) + 16*round_up(KB, MR)*TB (M) floats, TB chosen so that V
- * is ~256 KB (L2): 330 KB for C = 256 with AVX2. Per call: U, 16*round_up(K, MR)*C floats.
+ * Workspace per thread: 16*C*TB (V) + 16*round_up(KB, MR)*TB (M) floats, TB (a multiple of NR)
+ * chosen so that V is about 128 KB: V and M stay in L2 (330 KB in all for C = 256 with AVX2,
+ * where TB is one panel). Per call: U, 16*round_up(K, MR)*C floats.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,8 @@
  * than direct, C=8 K=16 0.87x, C=3 0.88x; C,K >= 16 1.1-1.5x, vgg shapes 1.6-1.9x). */
 #define WG_MIN_IN_CHANNELS 16
 #define WG_MIN_OUT_CHANNELS 8
-/* Bytes of transformed input per item (V): a few blocks of it share L2 with the U block. */
+/* Bytes of transformed input per item (V): with M and the U block it stays in L2 (256 KB was
+ * measured to scale worse on two threads: vgg-56 1.2-1.4x one thread against 1.2-1.9x). */
 #define WG_V_BYTES (128 * 1024)
 /* Floats after each V panel and each V[xi]: room for the input transform's whole-vector stores
  * past a run (winograd.h), and V[xi] starts off a 4 KB multiple apart (16 store streams to one
@@ -39,7 +42,6 @@ static int winograd_mode = CC_WINOGRAD_AUTO;
 
 void cc_conv2d_set_winograd(int mode) { winograd_mode = mode; }
 int cc_conv2d_get_winograd(void) { return winograd_mode; }
-
 
 /* The weight gradient's chunks pay for their transforms from more channels and longer tile
  * rows than the forward (measured, 2 threads: C = K = 32 on 16x16 1.2x faster than the direct
@@ -229,9 +231,10 @@ int cc_winograd_f32_forward(float *y, const float *x, const float *weight, const
                     const int64_t out_cols = min64(2 * run.count, Q - 2 * run.tq);
                     for (int64_t k = k0; k < k0 + k_count; k++) {
                         float *y0 = y + ((run.n * K + k) * P + 2 * run.tp) * Q + 2 * run.tq;
-                        not_finite |= isa.output(y0, 2 * run.tp + 1 < P ? y0 + Q : NULL, out_cols,
-                                   m + (k - k0) * tb + run.index, m_rows * tb, run.count,
-                                   bias ? bias[k] : 0.0f, relu);
+                        float *y1 = 2 * run.tp + 1 < P ? y0 + Q : NULL;
+                        not_finite |= isa.output(y0, y1, out_cols, m + (k - k0) * tb + run.index,
+                                                 m_rows * tb, run.count, bias ? bias[k] : 0.0f,
+                                                 relu);
                     }
                     index += run.count;
                 }
