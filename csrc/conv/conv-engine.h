@@ -38,16 +38,6 @@ static void *alloc64(size_t bytes)
     return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
 }
 
-/* Threads for a parallel loop: at most one per work item, and one per ~1 MFLOP of work, so
- * tiny problems don't pay for waking threads (tens of microseconds on a busy machine). */
-#define MIN_FLOPS_PER_THREAD 1e6
-static int threads_for(int64_t items, double flops, int n_threads)
-{
-    int64_t nt = min64(n_threads, items);
-    nt = min64(nt, (int64_t)(flops / MIN_FLOPS_PER_THREAD));
-    return nt < 1 ? 1 : (int)nt;
-}
-
 /* One MR x NR tile; edge tiles (fewer rows or columns) run the same microkernel on a padded
  * tile in `scratch` and copy the valid part. */
 static void run_tile(const CC_CONFIG *cfg, int64_t kc, const CC_T *a, const CC_T *b, CC_T *c,

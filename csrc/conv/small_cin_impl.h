@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../pointwise/pointwise.h"
+#include "blocking.h"
 #include "conv.h"
 #include "vec.h"
 
@@ -75,9 +76,9 @@ int SC_CAT(cc_conv2d_small_cin_f32, ISA)(float *y, const float *x, const float *
 {
     const int64_t C = geo->c, K = geo->k, H = geo->h, W = geo->w, P = geo->p, Q = geo->q;
     const int64_t R = geo->r, S = geo->s, crs = C * R * S;
-    const int64_t hp = P + R - 1, q_pad = (Q + SC_STRIP - 1) / SC_STRIP * SC_STRIP;
+    const int64_t hp = P + R - 1, q_pad = round_up(Q, SC_STRIP);
     const int64_t wp = q_pad + S - 1, plane_size = hp * wp;
-    const int64_t k_blocks = (K + SC_KB - 1) / SC_KB, items = geo->n * k_blocks;
+    const int64_t k_blocks = ceil_div(K, SC_KB), items = geo->n * k_blocks;
     /* Weights as [block of KB channels][tap][KB], zero past K (those rows are not stored), and
      * the taps' offsets in the padded image. */
     float *w_blocks = calloc((size_t)(k_blocks * SC_KB * crs), sizeof(float));
@@ -94,7 +95,7 @@ int SC_CAT(cc_conv2d_small_cin_f32, ISA)(float *y, const float *x, const float *
         offset[t] = t / (R * S) * plane_size + t / S % R * wp + t % S;
     const cc_vec floor_vec = (cc_vec){0} + (activation == CC_ACT_RELU ? 0.0f : -INFINITY);
     int failed = 0;
-    const int nt = (int)(items < n_threads ? items : n_threads);
+    const int nt = threads_for(items, 2.0 * (double)(geo->n * K * P * Q) * (double)crs, n_threads);
 #pragma omp parallel num_threads(nt)
     {
         float *xp = malloc((size_t)(C * plane_size + SC_KB * SC_STRIP) * sizeof(float));
@@ -109,7 +110,7 @@ int SC_CAT(cc_conv2d_small_cin_f32, ISA)(float *y, const float *x, const float *
             if (!xp)
                 continue;
             const int64_t n = item / k_blocks, k0 = item % k_blocks * SC_KB;
-            const int64_t rows = K - k0 < SC_KB ? K - k0 : SC_KB;
+            const int64_t rows = min64(K - k0, SC_KB);
             if (padded_image != n) { /* consecutive items share their image */
                 memset(xp, 0, (size_t)(C * plane_size) * sizeof(float));
                 for (int64_t c = 0; c < C; c++)

@@ -163,7 +163,8 @@ int cc_winograd_f32_forward(float *y, const float *x, const float *weight, const
     float *u = aligned_alloc(64, (size_t)round_up(16 * m_pad * C * (int64_t)sizeof(float), 64));
     if (!u)
         return -1;
-    const int nt = (int)min64(n_threads, items);
+    const double flops = 2.0 * (double)(geo->n * K * P * Q) * (double)(C * 9);
+    const int nt = threads_for(items, flops, n_threads);
     int failed = 0, not_finite = 0;
 
 #pragma omp parallel num_threads(nt) reduction(| : not_finite)
@@ -311,7 +312,8 @@ int cc_winograd_f32_weight_grad(float *grad_w, const float *grad_y, const float 
         return -1;
     }
     float *t = v + 16 * v_xi;
-    const int nt = (int)min64(n_threads, C + K);
+    const double flops = 2.0 * (double)(geo->n * K * P * Q) * (double)(C * 9);
+    const int nt = threads_for(C + K, flops, n_threads);
 
 #pragma omp parallel num_threads(nt)
     for (int64_t chunk = 0; chunk < chunks; chunk++) {
