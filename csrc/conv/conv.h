@@ -1,4 +1,7 @@
-/* 2-D convolution, forward and backward, float32 and float64 (implicit GEMM, see conv-engine.h).
+/* 2-D convolution, forward and backward, float32 and float64: the implicit GEMM engine
+ * (conv-engine.h) for every geometry, and for float32 two special cases it hands shapes to:
+ * Winograd F(2x2, 3x3) (winograd.h) and a direct kernel for few input channels
+ * (small_cin_impl.h); docs/conventions.md says when each runs.
  *
  * Layout legend: N batch, C in-channels, K out-channels, H x W input, P x Q output, R x S filter,
  * G groups. x (N, C, H, W), weight (K, C/G, R, S), bias (K), y (N, K, P, Q), all C-contiguous.
