@@ -33,11 +33,6 @@
 
 #include "conv-pack.h"
 
-static void *alloc64(size_t bytes)
-{
-    return aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-}
-
 /* One MR x NR tile; edge tiles (fewer rows or columns) run the same microkernel on a padded
  * tile in `scratch` and copy the valid part. */
 static void run_tile(const CC_CONFIG *cfg, int64_t kc, const CC_T *a, const CC_T *b, CC_T *c,
@@ -134,12 +129,8 @@ static int CC_NAME(forward_direct)(CC_T *y, const CC_T *x, const CC_T *weight, c
     {
         /* The block sizes bound the buffer; small problems take (and fault in) less. */
         const int64_t b_size = min64(KC, krs) * round_up(nc, nr);
-        CC_T *b_packed = alloc64((size_t)(b_size + mr * nr) * sizeof(CC_T));
+        CC_T *b_packed = thread_scratch((size_t)(b_size + mr * nr) * sizeof(CC_T), &failed);
         CC_T *scratch = b_packed ? b_packed + b_size : NULL;
-        if (!b_packed) {
-#pragma omp atomic write
-            failed = 1;
-        }
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < items; item++) {
             if (!b_packed)
@@ -263,12 +254,8 @@ static int data_grad(CC_T *grad_x, const CC_T *grad_y, const CC_T *weight,
 #pragma omp parallel num_threads(nt)
     {
         const int64_t ld = min64(NC, round_up(pq, nr)), b_size = min64(KC, kg) * ld;
-        CC_T *b_packed = alloc64((size_t)(b_size + rows_pad * ld) * sizeof(CC_T));
+        CC_T *b_packed = thread_scratch((size_t)(b_size + rows_pad * ld) * sizeof(CC_T), &failed);
         CC_T *dcols = b_packed ? b_packed + b_size : NULL;
-        if (!b_packed) {
-#pragma omp atomic write
-            failed = 1;
-        }
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < items; item++) {
             if (!b_packed)
@@ -359,12 +346,8 @@ static int weight_grad(CC_T *grad_w, const CC_T *grad_y, const CC_T *x,
 #pragma omp parallel num_threads(nt)
     {
         const int64_t b_size = round_up(min64(ncw, krs), dnr) * ld, a_size = mc * ld;
-        CC_T *b_rows = alloc64((size_t)(b_size + a_size) * sizeof(CC_T));
+        CC_T *b_rows = thread_scratch((size_t)(b_size + a_size) * sizeof(CC_T), &failed);
         CC_T *a_rows = b_rows ? b_rows + b_size : NULL;
-        if (!b_rows) {
-#pragma omp atomic write
-            failed = 1;
-        }
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < items; item++) {
             if (!b_rows)

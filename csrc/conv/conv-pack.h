@@ -213,6 +213,25 @@ static void pack_b_same_width(CC_T *restrict dst, const CC_T *restrict x,
     }
 }
 
+/* One run of a packed im2col row (filter tap offsets off_h, off_w; valid output columns
+ * [q_lo, q_hi)): zeros where the input row is padding, a straight copy when the whole run is
+ * inside the image (nr: the panel width, so a full panel row is one fixed-size move; 0 if the
+ * rows are not panels), else put_run's bounds-checked copy. */
+static inline void pack_pixel_run(CC_T *restrict d, const CC_T *restrict plane,
+                                  const struct im_view *v, struct pixel_run run, int64_t off_h,
+                                  int64_t off_w, int64_t q_lo, int64_t q_hi, int64_t nr)
+{
+    const int64_t ih = run.p * v->sh + off_h;
+    if (ih < 0 || ih >= v->h) {
+        for (int64_t u = 0; u < run.n; u++)
+            d[u] = 0;
+    } else if (v->sw == 1 && run.q >= q_lo && run.q + run.n <= q_hi) {
+        copy_run(d, plane + ih * v->w + run.q + off_w, run.n, nr);
+    } else {
+        put_run(d, 1, plane, ih * v->w + off_w, run.q, run.n, q_lo, q_hi, v->sw);
+    }
+}
+
 /* B block of the forward GEMM: cols(X) rows [k0, k0 + kc) x pixels [j0, j0 + nc) of one image
  * (x: its C/G channel planes), into NR-column panels [panel][kc][nr]; nc <= max_nc. */
 static void pack_b_im2col(CC_T *restrict dst, const CC_T *restrict x, const struct im_view *v,
@@ -228,19 +247,8 @@ static void pack_b_im2col(CC_T *restrict dst, const CC_T *restrict x, const stru
         int64_t q_lo, q_hi;
         valid_q_range(v, off_w, &q_lo, &q_hi);
         CC_T *restrict drow = dst + kk * nr;
-        for (int64_t i = 0; i < n_runs; i++) {
-            const struct pixel_run run = runs[i];
-            const int64_t ih = run.p * v->sh + off_h;
-            CC_T *restrict d = drow + run.dst;
-            if (ih < 0 || ih >= v->h) {
-                for (int64_t u = 0; u < run.n; u++)
-                    d[u] = 0;
-            } else if (v->sw == 1 && run.q >= q_lo && run.q + run.n <= q_hi) {
-                copy_run(d, plane + ih * v->w + run.q + off_w, run.n, nr);
-            } else {
-                put_run(d, 1, plane, ih * v->w + off_w, run.q, run.n, q_lo, q_hi, v->sw);
-            }
-        }
+        for (int64_t i = 0; i < n_runs; i++)
+            pack_pixel_run(drow + runs[i].dst, plane, v, runs[i], off_h, off_w, q_lo, q_hi, nr);
         if (nc % nr) /* the last panel's lanes past nc: zeros (the same moves as a short copy) */
             copy_short(drow + (nc / nr) * panel + nc % nr, zeros, nr - nc % nr);
         if (++s == v->s) {
@@ -286,17 +294,8 @@ static void pack_rows_im2col(CC_T *restrict dst, int64_t ld, const CC_T *restric
         }
         int64_t q_lo, q_hi;
         valid_q_range(v, off_w, &q_lo, &q_hi);
-        for (int64_t i = 0; i < n_runs; i++) {
-            const struct pixel_run run = runs[i];
-            const int64_t ih = run.p * v->sh + off_h;
-            CC_T *restrict d = drow + run.dst;
-            if (ih < 0 || ih >= v->h) {
-                for (int64_t u = 0; u < run.n; u++)
-                    d[u] = 0;
-            } else {
-                put_run(d, 1, plane, ih * v->w + off_w, run.q, run.n, q_lo, q_hi, v->sw);
-            }
-        }
+        for (int64_t i = 0; i < n_runs; i++)
+            pack_pixel_run(drow + runs[i].dst, plane, v, runs[i], off_h, off_w, q_lo, q_hi, 0);
         if (++s == v->s) {
             s = 0;
             if (++r == v->r) {

@@ -98,13 +98,10 @@ int SC_CAT(cc_conv2d_small_cin_f32, ISA)(float *y, const float *x, const float *
     const int nt = threads_for(items, 2.0 * (double)(geo->n * K * P * Q) * (double)crs, n_threads);
 #pragma omp parallel num_threads(nt)
     {
-        float *xp = malloc((size_t)(C * plane_size + SC_KB * SC_STRIP) * sizeof(float));
+        float *xp = thread_scratch((size_t)(C * plane_size + SC_KB * SC_STRIP) * sizeof(float),
+                                   &failed);
         float *tail = xp ? xp + C * plane_size : NULL; /* the last strip of a row */
         int64_t padded_image = -1;
-        if (!xp) {
-#pragma omp atomic write
-            failed = 1;
-        }
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < items; item++) {
             if (!xp)

@@ -160,7 +160,7 @@ int cc_winograd_f32_forward(float *y, const float *x, const float *weight, const
     const int64_t items = ceil_div(tiles, tb);
     const int relu = activation == CC_ACT_RELU;
 
-    float *u = aligned_alloc(64, (size_t)round_up(16 * m_pad * C * (int64_t)sizeof(float), 64));
+    float *u = alloc64((size_t)(16 * m_pad * C) * sizeof(float));
     if (!u)
         return -1;
     const double flops = 2.0 * (double)(geo->n * K * P * Q) * (double)(C * 9);
@@ -173,12 +173,8 @@ int cc_winograd_f32_forward(float *y, const float *x, const float *weight, const
         const int64_t panel_stride = C * nr + WG_SLACK;
         const int64_t v_stride = tb / nr * panel_stride + WG_SLACK;
         const int64_t v_size = 16 * v_stride, m_rows = round_up(min64(KB, K), mr);
-        float *v = aligned_alloc(64, (size_t)(v_size + 16 * m_rows * tb) * sizeof(float));
+        float *v = thread_scratch((size_t)(v_size + 16 * m_rows * tb) * sizeof(float), &failed);
         float *m = v ? v + v_size : NULL;
-        if (!v) {
-#pragma omp atomic write
-            failed = 1;
-        }
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < items; item++) {
             if (!v)
